@@ -1,0 +1,134 @@
+// Package asff holds the AWS Security Finding Format model that every other
+// hubtriage package works on, and the tolerant, streaming decoder that turns
+// files, folders and stdin into findings.
+package asff
+
+import (
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Finding is one decoded ASFF finding. Only the fields hubtriage reasons about
+// are typed; Raw keeps the original JSON object byte for byte so later stages
+// can re-emit it unchanged.
+//
+// Decoding fills resolved values: Severity.Label falls back to
+// ProductFields["aws/securityhub/SeverityLabel"] and then to the label implied
+// by Severity.Normalized; ProductName, CompanyName and Region fall back to
+// their "aws/securityhub/..." ProductFields (and Region to the ProductArn).
+type Finding struct {
+	SchemaVersion     string
+	ID                string
+	ProductArn        string
+	ProductName       string
+	CompanyName       string
+	Region            string
+	GeneratorID       string
+	AwsAccountID      string
+	Types             []string
+	FirstObservedAt   time.Time
+	LastObservedAt    time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	Severity          Severity
+	Title             string
+	Description       string
+	SourceURL         string
+	Remediation       Remediation
+	ProductFields     map[string]string
+	UserDefinedFields map[string]string
+	Resources         []Resource
+	Compliance        Compliance
+	RecordState       string // ACTIVE or ARCHIVED
+	WorkflowStatus    string // Workflow.Status: NEW, NOTIFIED, RESOLVED, SUPPRESSED
+	WorkflowState     string // deprecated WorkflowState, kept for filters
+	Vulnerabilities   []Vulnerability
+	RelatedFindings   []RelatedFinding
+
+	// Raw is the finding's original JSON object, exactly as read.
+	Raw []byte
+}
+
+// Severity is the finding's severity. Label is always one of INFORMATIONAL,
+// LOW, MEDIUM, HIGH, CRITICAL after decoding (INFORMATIONAL when nothing says).
+type Severity struct {
+	Label      string
+	Normalized float64
+	Original   string
+}
+
+// Remediation is the finding's recommended fix.
+type Remediation struct {
+	Text string
+	URL  string
+}
+
+// Resource is one entry of the finding's Resources list.
+type Resource struct {
+	Type      string
+	ID        string
+	Partition string
+	Region    string
+	Tags      map[string]string
+	// Details is the raw JSON of the resource's Details object (nil when absent).
+	Details []byte
+}
+
+// Compliance carries the control result of a standards finding.
+type Compliance struct {
+	Status            string // PASSED, WARNING, FAILED, NOT_AVAILABLE
+	SecurityControlID string // resolved: Compliance.SecurityControlId, else ProductFields ControlId / RuleId
+}
+
+// Vulnerability is one entry of the finding's Vulnerabilities list.
+type Vulnerability struct {
+	ID       string
+	Severity string // Vulnerabilities[].Cvss base severity when present (informational)
+}
+
+// RelatedFinding points at another finding by its identity.
+type RelatedFinding struct {
+	ProductArn string
+	ID         string
+}
+
+// Active reports whether the finding is open: RecordState ACTIVE (or empty),
+// Workflow.Status neither RESOLVED nor SUPPRESSED, and Compliance not PASSED.
+func (f *Finding) Active() bool {
+	if f.RecordState != "" && !strings.EqualFold(f.RecordState, "ACTIVE") {
+		return false
+	}
+	switch strings.ToUpper(f.WorkflowStatus) {
+	case "RESOLVED", "SUPPRESSED":
+		return false
+	}
+	return !strings.EqualFold(f.Compliance.Status, "PASSED")
+}
+
+// Identity is the de-duplication identity of the finding. Control findings
+// (those with a security control id and a resource) are keyed by account,
+// region, control id and first resource id, so the same control on the same
+// resource under several standards is one identity; every other finding is
+// keyed by ProductArn and Id.
+func (f *Finding) Identity() string {
+	if f.Compliance.SecurityControlID != "" && len(f.Resources) > 0 {
+		return "control|" + f.AwsAccountID + "|" + f.Region + "|" + f.Compliance.SecurityControlID + "|" + f.Resources[0].ID
+	}
+	return "finding|" + f.ProductArn + "|" + f.ID
+}
+
+// ConsoleURL is a link to the finding in the Security Hub console of its region.
+func (f *Finding) ConsoleURL() string {
+	region := f.Region
+	if region == "" {
+		region = "us-east-1"
+	}
+	return "https://" + region + ".console.aws.amazon.com/securityhub/home?region=" + region +
+		"#/findings?search=Id%3D%255Coperator%255C%253AEQUALS%255C%253A" + queryEscape(f.ID)
+}
+
+// queryEscape encodes s the way the console's search fragment expects: twice.
+func queryEscape(s string) string {
+	return url.QueryEscape(url.QueryEscape(s))
+}

@@ -1,0 +1,147 @@
+// Package store defines the state hubtriage keeps between runs: the
+// de-duplication records that make "one alert per finding per window" hold,
+// and a small partitioned key-value index that correlation and the poller
+// build on. Backends live in sibling packages (store/bolt, store/dynamo) and
+// all pass the contract suite in store/storetest.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors returned by every backend.
+var (
+	// ErrNotFound: no live record or entry under that key.
+	ErrNotFound = errors.New("not found")
+	// ErrDuplicate: the key was notified less than the window ago.
+	ErrDuplicate = errors.New("already notified within the window")
+	// ErrInFlight: another worker holds an unexpired claim on the key.
+	ErrInFlight = errors.New("notification in flight elsewhere")
+	// ErrClaimLost: the claim expired and was taken over, or was already settled.
+	ErrClaimLost = errors.New("claim lost")
+	// ErrConflict: a conditional index write found a different current value.
+	ErrConflict = errors.New("conditional write conflict")
+)
+
+// Kind says why a claim may notify.
+type Kind string
+
+// Claim kinds.
+const (
+	KindNew        Kind = "new"        // never notified (or not since state was lost)
+	KindRenotify   Kind = "renotify"   // notified, still active, window elapsed
+	KindRecurrence Kind = "recurrence" // was resolved, came back active
+)
+
+// Status is the settled state of a dedup record.
+type Status string
+
+// Record statuses.
+const (
+	StatusNotified Status = "notified" // last notification accepted by the channel
+	StatusResolved Status = "resolved" // finding went inactive; next claim is a recurrence
+)
+
+// Meta describes which finding a dedup key stands for; it is stored with the
+// record so reconcile can look the finding up again.
+type Meta struct {
+	FindingID  string
+	ProductArn string
+	Rule       string
+	Channel    string
+}
+
+// Record is the settled state of one dedup key.
+type Record struct {
+	Key             string
+	Meta            Meta
+	Status          Status
+	FirstNotifiedAt time.Time // first notification of the current open period
+	LastNotifiedAt  time.Time
+	ResolvedAt      time.Time
+	Notifications   int // notifications in the current open period
+	// Claimed is true while an unexpired claim is held on the key.
+	Claimed bool
+}
+
+// Claim is the right, granted by Dedup.Claim, to send one notification for a
+// key. It must be settled with Confirm (sent) or Release (not sent).
+type Claim struct {
+	Key   string
+	Token string
+	Kind  Kind
+	// Prev is the record as it was before the claim (zero for KindNew).
+	Prev Record
+}
+
+// Dedup is the de-duplication state.
+//
+// Contract, for every backend:
+//   - All methods are safe for concurrent use by many goroutines and, for
+//     shared backends, many processes. Exactly one of any number of concurrent
+//     Claim calls on one key succeeds; the others get ErrInFlight or ErrDuplicate.
+//   - Claim(key, now, window, lease) returns ErrDuplicate when the key's record
+//     is StatusNotified and now-LastNotifiedAt < window; ErrInFlight while
+//     another claim's lease (granted at its now, for lease) has not expired;
+//     otherwise a Claim of KindNew (no record), KindRenotify (notified, window
+//     elapsed) or KindRecurrence (StatusResolved). An expired claim is taken over.
+//   - Confirm(claim, now) settles the key as StatusNotified at now: on
+//     KindRenotify it keeps FirstNotifiedAt and increments Notifications; on
+//     KindNew/KindRecurrence it starts a new period. ErrClaimLost if the token
+//     no longer holds the key.
+//   - Release(claim) drops the claim and leaves the record as it was before it
+//     (deleting it for KindNew). Releasing a lost claim is a no-op returning nil.
+//   - Resolve(key, now) marks a record StatusResolved and reports whether the
+//     key was StatusNotified before. Idempotent; a missing key returns false, nil
+//     and records nothing.
+//   - Forget(key) deletes the record; idempotent.
+//   - Get returns ErrNotFound for a missing key.
+//   - Records calls fn for every record, in no particular order, paging
+//     internally; an error from fn stops the walk and is returned.
+type Dedup interface {
+	Get(ctx context.Context, key string) (Record, error)
+	Claim(ctx context.Context, key string, meta Meta, now time.Time, window, lease time.Duration) (Claim, error)
+	Confirm(ctx context.Context, c Claim, now time.Time) error
+	Release(ctx context.Context, c Claim) error
+	Resolve(ctx context.Context, key string, now time.Time) (bool, error)
+	Forget(ctx context.Context, key string) error
+	Records(ctx context.Context, fn func(Record) error) error
+}
+
+// Entry is one item of the index: a value under (Partition, Sort) that
+// stops existing at ExpiresAt (zero: never).
+type Entry struct {
+	Partition string
+	Sort      string
+	Value     []byte
+	ExpiresAt time.Time
+}
+
+// Index is a partitioned key-value store with expiry, used for the
+// per-resource correlation index, correlation state and poll checkpoints.
+//
+// Contract, for every backend:
+//   - Entries(partition, now) returns the partition's entries whose ExpiresAt
+//     is zero or after now, ordered by Sort, reading only that partition (no
+//     scan of other partitions), paging internally.
+//   - Put writes or replaces an entry. Delete removes one; idempotent.
+//   - GetEntry returns ErrNotFound for a missing or expired entry.
+//   - PutIf writes e only if the current value equals prev (prev nil: only if
+//     no live entry exists), otherwise ErrConflict.
+//   - Safe for concurrent use.
+type Index interface {
+	Put(ctx context.Context, e Entry) error
+	PutIf(ctx context.Context, e Entry, prev []byte) error
+	GetEntry(ctx context.Context, partition, sort string, now time.Time) (Entry, error)
+	Entries(ctx context.Context, partition string, now time.Time) ([]Entry, error)
+	Delete(ctx context.Context, partition, sort string) error
+}
+
+// Store is everything hubtriage persists. Close releases the backend.
+type Store interface {
+	Dedup
+	Index
+	Close() error
+}
