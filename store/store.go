@@ -62,7 +62,8 @@ type Record struct {
 	LastNotifiedAt  time.Time
 	ResolvedAt      time.Time
 	Notifications   int // notifications in the current open period
-	// Claimed is true while an unexpired claim is held on the key.
+	// Claimed is true while an unexpired claim is held on the key. Get and
+	// Records take no now, so expiry is judged by the backend's clock.
 	Claimed bool
 }
 
@@ -87,19 +88,26 @@ type Claim struct {
 //     another claim's lease (granted at its now, for lease) has not expired;
 //     otherwise a Claim of KindNew (no record), KindRenotify (notified, window
 //     elapsed) or KindRecurrence (StatusResolved). An expired claim is taken over.
+//     lease must be positive and key non-empty, else an error. A claim alone
+//     creates no record: until its Confirm, Get returns ErrNotFound for a
+//     never-notified key, Records skips it and Resolve returns false.
 //   - Confirm(claim, now) settles the key as StatusNotified at now: on
 //     KindRenotify it keeps FirstNotifiedAt and increments Notifications; on
-//     KindNew/KindRecurrence it starts a new period. ErrClaimLost if the token
-//     no longer holds the key.
+//     KindNew/KindRecurrence it starts a new period. The record's Meta becomes
+//     the meta passed to Claim. ErrClaimLost if the token no longer holds the
+//     key (an expired claim not yet taken over still confirms).
 //   - Release(claim) drops the claim and leaves the record as it was before it
-//     (deleting it for KindNew). Releasing a lost claim is a no-op returning nil.
+//     (deleting it for KindNew); a Resolve made meanwhile stays. Releasing a
+//     lost claim is a no-op returning nil.
 //   - Resolve(key, now) marks a record StatusResolved and reports whether the
 //     key was StatusNotified before. Idempotent; a missing key returns false, nil
-//     and records nothing.
+//     and records nothing; resolving again keeps the first ResolvedAt.
 //   - Forget(key) deletes the record; idempotent.
 //   - Get returns ErrNotFound for a missing key.
 //   - Records calls fn for every record, in no particular order, paging
-//     internally; an error from fn stops the walk and is returned.
+//     internally; an error from fn stops the walk and is returned. fn may call
+//     the store (e.g. Resolve or Forget the record it was given); records
+//     written during the walk may or may not be visited.
 type Dedup interface {
 	Get(ctx context.Context, key string) (Record, error)
 	Claim(ctx context.Context, key string, meta Meta, now time.Time, window, lease time.Duration) (Claim, error)
@@ -124,12 +132,14 @@ type Entry struct {
 //
 // Contract, for every backend:
 //   - Entries(partition, now) returns the partition's entries whose ExpiresAt
-//     is zero or after now, ordered by Sort, reading only that partition (no
-//     scan of other partitions), paging internally.
+//     is zero or after now, ordered by Sort (byte-wise), reading only that
+//     partition (no scan of other partitions), paging internally.
 //   - Put writes or replaces an entry. Delete removes one; idempotent.
 //   - GetEntry returns ErrNotFound for a missing or expired entry.
 //   - PutIf writes e only if the current value equals prev (prev nil: only if
-//     no live entry exists), otherwise ErrConflict.
+//     no live entry exists), otherwise ErrConflict. PutIf takes no now, so
+//     "live" is judged by the backend's clock.
+//   - Partition and Sort must be non-empty, else an error.
 //   - Safe for concurrent use.
 type Index interface {
 	Put(ctx context.Context, e Entry) error
