@@ -1,0 +1,259 @@
+package asff
+
+import (
+	"bytes"
+	stdjson "encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	json "github.com/goccy/go-json"
+)
+
+// Keys of ProductFields that decoding falls back to.
+const (
+	pfSeverityLabel = "aws/securityhub/SeverityLabel"
+	pfProductName   = "aws/securityhub/ProductName"
+	pfCompanyName   = "aws/securityhub/CompanyName"
+	pfControlID     = "ControlId"
+	pfRuleID        = "RuleId"
+)
+
+// DecodeFinding decodes one ASFF finding JSON object. Raw is a copy of b.
+// Missing or oddly typed optional fields are resolved as documented on
+// Finding; a value that is not a JSON object, invalid JSON, or a finding
+// without Id or ProductArn is an error of type *DecodeError whose Line and
+// Offset point into b.
+func DecodeFinding(b []byte) (*Finding, error) {
+	raw := bytes.Clone(b)
+	return decodeFinding(raw, position{line: 1})
+}
+
+// decodeFinding decodes doc, which the caller hands over: the finding's Raw
+// aliases it. pos says where doc sits in its input, for errors.
+func decodeFinding(doc []byte, pos position) (*Finding, error) {
+	start := skipSpace(doc, 0)
+	if start >= len(doc) || doc[start] != '{' {
+		return nil, pos.errorAt(doc, start, ErrNotFinding, "finding is not a JSON object")
+	}
+	var w wireFinding
+	if err := json.Unmarshal(doc, &w); err != nil {
+		return nil, syntaxError(doc, pos, err)
+	}
+	if w.Id == "" || w.ProductArn == "" {
+		field := "Id"
+		if w.Id != "" {
+			field = "ProductArn"
+		}
+		return nil, pos.errorAt(doc, start, ErrMissingField, "missing required field "+field)
+	}
+	f := w.convert()
+	f.Raw = doc[start:trimRightSpace(doc)]
+	return f, nil
+}
+
+// syntaxError turns a decoder error into a DecodeError. For invalid JSON the
+// standard library's scanner supplies the message and offset, which name the
+// offending character the way Go users expect.
+func syntaxError(doc []byte, pos position, err error) *DecodeError {
+	var se *stdjson.SyntaxError
+	if stdErr := stdjson.Unmarshal(doc, new(stdjson.RawMessage)); errors.As(stdErr, &se) {
+		p := int(se.Offset) - 1
+		return pos.errorAt(doc, p, ErrSyntax, nameRune(doc, p, se.Error()))
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		reason := fmt.Sprintf("field %s: unexpected %s", te.Field, te.Value)
+		return pos.errorAt(doc, int(te.Offset), err, reason)
+	}
+	var ge *json.SyntaxError
+	if errors.As(err, &ge) {
+		return pos.errorAt(doc, int(ge.Offset), ErrSyntax, ge.Error())
+	}
+	return pos.errorAt(doc, 0, err, err.Error())
+}
+
+// nameRune rewrites encoding/json's rendering of a non-ASCII offending byte
+// (e.g. 'â' for the first byte of U+2028 LINE SEPARATOR) as the code point,
+// which is what the user needs to find it.
+func nameRune(doc []byte, p int, reason string) string {
+	if p < 0 || p >= len(doc) || doc[p] < utf8.RuneSelf {
+		return reason
+	}
+	r, _ := utf8.DecodeRune(doc[p:])
+	return strings.Replace(reason, quoteChar(doc[p]), fmt.Sprintf("U+%04X %q", r, r), 1)
+}
+
+// convert resolves the wire form into a Finding (without Raw).
+func (w *wireFinding) convert() *Finding {
+	pf := stringMap(w.ProductFields)
+	f := &Finding{
+		SchemaVersion:     w.SchemaVersion,
+		ID:                w.Id,
+		ProductArn:        w.ProductArn,
+		ProductName:       firstNonEmpty(w.ProductName, pf[pfProductName]),
+		CompanyName:       firstNonEmpty(w.CompanyName, pf[pfCompanyName]),
+		Region:            firstNonEmpty(w.Region, arnRegion(w.ProductArn)),
+		GeneratorID:       w.GeneratorId,
+		AwsAccountID:      w.AwsAccountId,
+		Types:             w.Types,
+		FirstObservedAt:   parseTime(w.FirstObservedAt),
+		LastObservedAt:    parseTime(w.LastObservedAt),
+		CreatedAt:         parseTime(w.CreatedAt),
+		UpdatedAt:         parseTime(w.UpdatedAt),
+		Severity:          w.Severity.resolve(pf[pfSeverityLabel]),
+		Title:             w.Title,
+		Description:       w.Description,
+		SourceURL:         w.SourceUrl,
+		Remediation:       Remediation{Text: w.Remediation.Recommendation.Text, URL: w.Remediation.Recommendation.Url},
+		ProductFields:     pf,
+		UserDefinedFields: stringMap(w.UserDefinedFields),
+		Resources:         convertResources(w.Resources),
+		Compliance: Compliance{
+			Status:            w.Compliance.Status,
+			SecurityControlID: firstNonEmpty(w.Compliance.SecurityControlId, pf[pfControlID], pf[pfRuleID]),
+		},
+		RecordState:    w.RecordState,
+		WorkflowStatus: w.Workflow.Status,
+		WorkflowState:  w.WorkflowState,
+	}
+	f.Vulnerabilities = convertVulnerabilities(w.Vulnerabilities)
+	f.RelatedFindings = convertRelated(w.RelatedFindings)
+	return f
+}
+
+// resolve picks the severity label: Label, then the SeverityLabel product
+// field, then the band of Normalized, else INFORMATIONAL.
+func (s wireSeverity) resolve(pfLabel string) Severity {
+	out := Severity{Normalized: s.Normalized.Value, Original: string(s.Original)}
+	if l, ok := canonicalLabel(string(s.Label)); ok {
+		out.Label = l
+	} else if l, ok := canonicalLabel(pfLabel); ok {
+		out.Label = l
+	} else if s.Normalized.Set {
+		out.Label = LabelForNormalized(s.Normalized.Value)
+	} else {
+		out.Label = "INFORMATIONAL"
+	}
+	return out
+}
+
+// canonicalLabel upper-cases a severity label and reports whether it is one
+// of the five ASFF labels.
+func canonicalLabel(l string) (string, bool) {
+	switch l {
+	case "INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL":
+		return l, true
+	case "":
+		return "", false
+	}
+	u := strings.ToUpper(strings.TrimSpace(l))
+	switch u {
+	case "INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL":
+		return u, true
+	}
+	return "", false
+}
+
+// LabelForNormalized maps a Severity.Normalized score (0-100) to its ASFF
+// label: 0 INFORMATIONAL, 1-39 LOW, 40-69 MEDIUM, 70-89 HIGH, 90-100 CRITICAL.
+func LabelForNormalized(n float64) string {
+	switch {
+	case n < 1:
+		return "INFORMATIONAL"
+	case n < 40:
+		return "LOW"
+	case n < 70:
+		return "MEDIUM"
+	case n < 90:
+		return "HIGH"
+	}
+	return "CRITICAL"
+}
+
+// arnRegion returns the region of "arn:<partition>:<service>:<region>:...",
+// or "" when s is not shaped like an ARN.
+func arnRegion(s string) string {
+	if !strings.HasPrefix(s, "arn:") {
+		return ""
+	}
+	parts := strings.SplitN(s, ":", 5)
+	if len(parts) < 5 {
+		return ""
+	}
+	return parts[3]
+}
+
+// timeLayouts are tried in order; RFC 3339 accepts fractional seconds.
+var timeLayouts = [...]string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00"}
+
+// parseTime parses an ASFF timestamp; anything unparseable is the zero time.
+func parseTime(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	for _, layout := range timeLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+func stringMap(m map[string]flexString) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = string(v)
+	}
+	return out
+}
+
+func convertResources(in []wireResource) []Resource {
+	if in == nil {
+		return nil
+	}
+	out := make([]Resource, len(in))
+	for i, r := range in {
+		out[i] = Resource{Type: r.Type, ID: r.Id, Partition: r.Partition, Region: r.Region, Tags: stringMap(r.Tags)}
+		if len(r.Details) > 0 && string(r.Details) != "null" {
+			out[i].Details = []byte(r.Details)
+		}
+	}
+	return out
+}
+
+func convertVulnerabilities(in []wireVulnerability) []Vulnerability {
+	if in == nil {
+		return nil
+	}
+	out := make([]Vulnerability, len(in))
+	for i, v := range in {
+		out[i] = Vulnerability{ID: v.Id, Severity: v.Vendor.VendorSeverity}
+	}
+	return out
+}
+
+func convertRelated(in []wireRelated) []RelatedFinding {
+	if in == nil {
+		return nil
+	}
+	out := make([]RelatedFinding, len(in))
+	for i, r := range in {
+		out[i] = RelatedFinding{ProductArn: r.ProductArn, ID: r.Id}
+	}
+	return out
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,162 @@
+package asff
+
+import (
+	"context"
+	"errors"
+	"io"
+	"runtime"
+	"sync"
+)
+
+// Options tunes Stream.
+type Options struct {
+	// Workers is the number of goroutines decoding documents; <= 0 means
+	// runtime.GOMAXPROCS(0).
+	Workers int
+	// MaxDocument caps the size in bytes of one top-level document (or one
+	// element of a top-level array); larger ones are skipped with an
+	// ErrTooLarge DecodeError. <= 0 means 64 MiB.
+	MaxDocument int
+}
+
+// Result is one decoded finding, or one problem with the input (Err, a
+// *DecodeError). Exactly one of the two is set.
+type Result struct {
+	Finding *Finding
+	Err     error
+}
+
+// maxBatch bounds how many documents one decoding job carries.
+const maxBatch = 256
+
+// job is a batch of scanned documents decoded together by one worker.
+type job struct {
+	items   []scanItem
+	results []Result
+	done    chan struct{}
+}
+
+// Stream decodes every finding in r, calling fn once per finding or
+// problem, sequentially and in input order. name labels errors (a file name,
+// or "-" for stdin).
+//
+// r may hold any mix of the supported shapes: single findings, EventBridge
+// "Security Hub Findings - Imported" / "- Custom Action" events (every
+// finding in detail.findings), GetFindings responses (also wrapped as
+// {"status_code":..., "data": {...}}), and arrays of these, as one document
+// or as newline-delimited or concatenated documents. Memory stays bounded by
+// the largest document, not by the input: elements of a top-level array are
+// streamed one by one.
+//
+// Problems with the input (invalid JSON, a finding without Id, stray bytes
+// between documents) reach fn as a Result with a *DecodeError, and decoding
+// goes on with the next document. Stream returns fn's first error, a read
+// error, or ctx's error, and nil once all of r was processed.
+func Stream(ctx context.Context, name string, r io.Reader, opt Options, fn func(Result) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	order := make(chan *job, 2*workers+2)
+	work := make(chan *job, 2*workers+2)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() { decodeJobs(work) })
+	}
+	var readErr error
+	wg.Go(func() {
+		readErr = produce(ctx, newScanner(r, name, opt.MaxDocument), order, work)
+	})
+	err := consume(ctx, order, fn)
+	cancel()
+	for range order { // let the producer finish if fn stopped early
+	}
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	if readErr != nil && !errors.Is(readErr, context.Canceled) {
+		return readErr
+	}
+	return ctx.Err()
+}
+
+// produce scans documents into jobs, handing each job to the consumer (in
+// order) and to the workers. It closes both channels when done.
+func produce(ctx context.Context, sc *scanner, order, work chan<- *job) error {
+	defer close(order)
+	defer close(work)
+	var batch []scanItem
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		j := &job{items: batch, done: make(chan struct{})}
+		batch = nil
+		select {
+		case order <- j:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		select {
+		case work <- j:
+			return nil
+		case <-ctx.Done():
+			close(j.done)
+			return ctx.Err()
+		}
+	}
+	sc.beforeRead = flush
+	for {
+		it, err := sc.next()
+		if err != nil {
+			if ferr := flush(); ferr != nil {
+				return ferr
+			}
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		batch = append(batch, it)
+		if len(batch) >= maxBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// decodeJobs decodes jobs until work is closed.
+func decodeJobs(work <-chan *job) {
+	for j := range work {
+		for _, it := range j.items {
+			if it.err != nil {
+				j.results = append(j.results, Result{Err: it.err})
+				continue
+			}
+			j.results = decodeDocument(it.doc, it.pos, j.results)
+		}
+		j.items = nil
+		close(j.done)
+	}
+}
+
+// consume delivers each job's results to fn in order.
+func consume(ctx context.Context, order <-chan *job, fn func(Result) error) error {
+	for j := range order {
+		select {
+		case <-j.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		for _, r := range j.results {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
