@@ -1,0 +1,172 @@
+// Package filter implements Security Hub's AwsSecurityFindingFilters
+// language, evaluated locally against decoded findings.
+//
+// A filter is written exactly as the Security Hub API takes it: a mapping
+// from field names (SeverityLabel, ResourceTags, UpdatedAt, ...) to lists of
+// StringFilter, NumberFilter, DateFilter or MapFilter objects, so the value
+// of `aws securityhub get-findings --filters '{...}'` works unchanged in JSON
+// or YAML. Fields are AND-ed; the filters of one field combine as the AWS
+// reference describes (see compileStrings and compileMaps). Parsing compiles
+// the filter once so Match is cheap and does not allocate.
+package filter
+
+import (
+	"errors"
+	"reflect"
+	"time"
+
+	"hubtriage/asff"
+
+	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
+)
+
+// Filters is a compiled AwsSecurityFindingFilters. A nil or empty Filters
+// matches every finding. It is immutable and safe for concurrent use.
+type Filters struct {
+	specs    []*fieldSpec // as written, in input order
+	matchers []matcher    // cheapest first
+}
+
+// Match reports whether finding x satisfies every field of the filter. now
+// anchors relative DateRange filters (e.g. UpdatedAt within 7 DAYS).
+func (f *Filters) Match(x *asff.Finding, now time.Time) bool {
+	if f == nil {
+		return true
+	}
+	for _, m := range f.matchers {
+		if !m.match(x, now) {
+			return false
+		}
+	}
+	return true
+}
+
+// Fields returns the names of the fields the filter uses, in input order.
+func (f *Filters) Fields() []string {
+	if f == nil {
+		return nil
+	}
+	names := make([]string, len(f.specs))
+	for i, s := range f.specs {
+		names[i] = s.name
+	}
+	return names
+}
+
+// Empty reports whether the filter has no conditions and so matches everything.
+func (f *Filters) Empty() bool {
+	return f == nil || len(f.matchers) == 0
+}
+
+// SDK converts the filter to the Security Hub SDK type, e.g. to push it down
+// to GetFindings. The result is a fresh copy. Security Hub may reject some
+// filters hubtriage evaluates locally (MapFilter CONTAINS/NOT_CONTAINS work
+// only in automation rules; it limits filters to 10 fields of 20 values), and
+// its evaluation of multi-key MapFilters may differ, so treat a push-down as
+// a pre-selection and still Match the findings it returns.
+func (f *Filters) SDK() *types.AwsSecurityFindingFilters {
+	out := &types.AwsSecurityFindingFilters{}
+	if f == nil {
+		return out
+	}
+	v := reflect.ValueOf(out).Elem()
+	for _, s := range f.specs {
+		dst := v.FieldByName(s.name)
+		switch s.field.kind {
+		case kindString:
+			dst.Set(reflect.ValueOf(mapSlice(s.strs, copyString)))
+		case kindNumber:
+			dst.Set(reflect.ValueOf(mapSlice(s.nums, copyNumber)))
+		case kindDate:
+			dst.Set(reflect.ValueOf(mapSlice(s.dates, copyDate)))
+		case kindMap:
+			dst.Set(reflect.ValueOf(mapSlice(s.maps, copyMap)))
+		}
+	}
+	return out
+}
+
+// FromSDK compiles an SDK filter, such as the Filters of an existing Security
+// Hub insight. Errors are *FieldError values (with Line 0) joined together.
+func FromSDK(in *types.AwsSecurityFindingFilters) (*Filters, error) {
+	var errs errorList
+	var specs []*fieldSpec
+	if in != nil {
+		v := reflect.ValueOf(in).Elem()
+		for i := range v.NumField() {
+			sf := v.Type().Field(i)
+			if !sf.IsExported() || v.Field(i).Kind() != reflect.Slice || v.Field(i).Len() == 0 {
+				continue
+			}
+			if s := sdkFieldSpec(sf.Name, v.Field(i).Interface(), &errs); s != nil {
+				specs = append(specs, s)
+			}
+		}
+	}
+	f := compile(specs, &errs)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return f, nil
+}
+
+// sdkFieldSpec copies one SDK field into a spec, or reports why it can't.
+func sdkFieldSpec(name string, entries any, errs *errorList) *fieldSpec {
+	fd, err := lookupField(name)
+	if err != nil {
+		fe := err.(*FieldError)
+		fe.Path = name
+		*errs = append(*errs, fe)
+		return nil
+	}
+	s := &fieldSpec{name: name, field: fd}
+	switch e := entries.(type) {
+	case []types.StringFilter:
+		s.strs = mapSlice(e, copyString)
+	case []types.NumberFilter:
+		s.nums = mapSlice(e, copyNumber)
+	case []types.DateFilter:
+		s.dates = mapSlice(e, copyDate)
+	case []types.MapFilter:
+		s.maps = mapSlice(e, copyMap)
+	}
+	return s
+}
+
+// mapSlice applies fn to each element of in.
+func mapSlice[T any](in []T, fn func(T) T) []T {
+	out := make([]T, len(in))
+	for i, x := range in {
+		out[i] = fn(x)
+	}
+	return out
+}
+
+// clone copies the value p points to, keeping nil as nil.
+func clone[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	return &c
+}
+
+func copyString(x types.StringFilter) types.StringFilter {
+	return types.StringFilter{Comparison: x.Comparison, Value: clone(x.Value)}
+}
+
+func copyNumber(x types.NumberFilter) types.NumberFilter {
+	return types.NumberFilter{Eq: clone(x.Eq), Gt: clone(x.Gt), Gte: clone(x.Gte), Lt: clone(x.Lt), Lte: clone(x.Lte)}
+}
+
+func copyDate(x types.DateFilter) types.DateFilter {
+	out := types.DateFilter{Start: clone(x.Start), End: clone(x.End)}
+	if x.DateRange != nil {
+		out.DateRange = &types.DateRange{Comparison: x.DateRange.Comparison, Unit: x.DateRange.Unit, Value: clone(x.DateRange.Value)}
+	}
+	return out
+}
+
+func copyMap(x types.MapFilter) types.MapFilter {
+	return types.MapFilter{Comparison: x.Comparison, Key: clone(x.Key), Value: clone(x.Value)}
+}

@@ -1,0 +1,224 @@
+package filter
+
+import (
+	"strings"
+	"time"
+
+	"hubtriage/asff"
+)
+
+// matcher is one compiled field of a filter. match must not allocate.
+type matcher interface {
+	match(x *asff.Finding, now time.Time) bool
+	// cost orders matchers so cheap, usually selective ones run first.
+	cost() int
+}
+
+// strOp is the positive form of a string comparison; NOT_EQUALS,
+// PREFIX_NOT_EQUALS and NOT_CONTAINS are the negations of opEquals, opPrefix
+// and opContains.
+type strOp uint8
+
+const (
+	opEquals strOp = iota
+	opPrefix
+	opContains
+)
+
+// strCond is one compiled string comparison (case-sensitive, like AWS).
+type strCond struct {
+	op strOp
+	v  string
+}
+
+// test reports whether s satisfies the positive form of the comparison.
+func (c strCond) test(s string) bool {
+	switch c.op {
+	case opEquals:
+		return s == c.v
+	case opPrefix:
+		return strings.HasPrefix(s, c.v)
+	default:
+		return strings.Contains(s, c.v)
+	}
+}
+
+// anyCond reports whether s satisfies the positive form of any of conds.
+func anyCond(conds []strCond, s string) bool {
+	for _, c := range conds {
+		if c.test(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// strMatcher evaluates a string field. AWS joins EQUALS, PREFIX and CONTAINS
+// on one field with OR and NOT_EQUALS, PREFIX_NOT_EQUALS and NOT_CONTAINS
+// with AND, processing the positive ones first (see the comment on
+// compileStrings), so a finding matches when some value satisfies some
+// positive comparison (or there are none) and no value is caught by any
+// negative one. neg holds negative comparisons in their positive form.
+// A multi-valued field (one value per resource, type, related finding)
+// therefore matches positively if any element does and negatively only if
+// no element is excluded; a finding with no elements matches only negations.
+type strMatcher struct {
+	one   func(*asff.Finding) string
+	count func(*asff.Finding) int
+	at    func(*asff.Finding, int) string
+	pos   []strCond
+	neg   []strCond
+}
+
+func (m *strMatcher) cost() int {
+	if m.one != nil {
+		return 0
+	}
+	return 3
+}
+
+func (m *strMatcher) match(x *asff.Finding, _ time.Time) bool {
+	if m.one != nil {
+		s := m.one(x)
+		return (len(m.pos) == 0 || anyCond(m.pos, s)) && !anyCond(m.neg, s)
+	}
+	n := m.count(x)
+	if len(m.pos) > 0 {
+		found := false
+		for i := 0; i < n && !found; i++ {
+			found = anyCond(m.pos, m.at(x, i))
+		}
+		if !found {
+			return false
+		}
+	}
+	for i := 0; i < n && len(m.neg) > 0; i++ {
+		if anyCond(m.neg, m.at(x, i)) {
+			return false
+		}
+	}
+	return true
+}
+
+// numCond is one NumberFilter: every bound it sets must hold.
+type numCond struct {
+	hasEq, hasGt, hasGte, hasLt, hasLte bool
+	eq, gt, gte, lt, lte                float64
+}
+
+func (c *numCond) test(v float64) bool {
+	return (!c.hasEq || v == c.eq) &&
+		(!c.hasGt || v > c.gt) && (!c.hasGte || v >= c.gte) &&
+		(!c.hasLt || v < c.lt) && (!c.hasLte || v <= c.lte)
+}
+
+// numMatcher matches when any of its NumberFilters holds, the way several
+// values of one field are alternatives in Security Hub.
+type numMatcher struct {
+	get   func(*asff.Finding) float64
+	conds []numCond
+}
+
+func (m *numMatcher) cost() int { return 1 }
+
+func (m *numMatcher) match(x *asff.Finding, _ time.Time) bool {
+	v := m.get(x)
+	for i := range m.conds {
+		if m.conds[i].test(v) {
+			return true
+		}
+	}
+	return false
+}
+
+// dateCond is one DateFilter: an absolute [start, end] (either bound may be
+// open, both inclusive) or a range relative to now of days×24h: WITHIN means
+// at or after now minus the range, OLDER_THAN strictly before it.
+type dateCond struct {
+	start, end time.Time
+	relative   bool
+	older      bool
+	span       time.Duration
+}
+
+func (c *dateCond) test(t, now time.Time) bool {
+	if t.IsZero() {
+		return false // the finding has no such timestamp
+	}
+	if c.relative {
+		cutoff := now.Add(-c.span)
+		if c.older {
+			return t.Before(cutoff)
+		}
+		return !t.Before(cutoff)
+	}
+	return (c.start.IsZero() || !t.Before(c.start)) && (c.end.IsZero() || !t.After(c.end))
+}
+
+// dateMatcher matches when any of its DateFilters holds.
+type dateMatcher struct {
+	get   func(*asff.Finding) time.Time
+	conds []dateCond
+}
+
+func (m *dateMatcher) cost() int { return 2 }
+
+func (m *dateMatcher) match(x *asff.Finding, now time.Time) bool {
+	t := m.get(x)
+	for i := range m.conds {
+		if m.conds[i].test(t, now) {
+			return true
+		}
+	}
+	return false
+}
+
+// mapGroup is the MapFilters of one map field that share a key: positive
+// comparisons (EQUALS, CONTAINS) are OR-ed and negative ones (NOT_EQUALS,
+// NOT_CONTAINS, kept in positive form in neg) AND-ed, as for strings.
+type mapGroup struct {
+	key string
+	pos []strCond
+	neg []strCond
+}
+
+// mapMatcher evaluates a map field (ResourceTags over every resource,
+// ProductFields, UserDefinedFields). Groups with different keys are AND-ed:
+// ResourceTags Env EQUALS prod plus Team EQUALS sec needs both tags. A
+// missing key satisfies negative comparisons and no positive one.
+type mapMatcher struct {
+	count  func(*asff.Finding) int
+	at     func(*asff.Finding, int) map[string]string
+	groups []mapGroup
+}
+
+func (m *mapMatcher) cost() int { return 4 }
+
+func (m *mapMatcher) match(x *asff.Finding, _ time.Time) bool {
+	n := m.count(x)
+	for gi := range m.groups {
+		if !m.groupMatch(&m.groups[gi], x, n) {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *mapMatcher) groupMatch(g *mapGroup, x *asff.Finding, n int) bool {
+	if len(g.pos) > 0 {
+		found := false
+		for i := 0; i < n && !found; i++ {
+			v, ok := m.at(x, i)[g.key]
+			found = ok && anyCond(g.pos, v)
+		}
+		if !found {
+			return false
+		}
+	}
+	for i := 0; i < n && len(g.neg) > 0; i++ {
+		if v, ok := m.at(x, i)[g.key]; ok && anyCond(g.neg, v) {
+			return false
+		}
+	}
+	return true
+}
