@@ -1,0 +1,162 @@
+// Package config reads and validates hubtriage's YAML configuration. Load
+// applies defaults, decodes strictly (unknown keys are errors) and validates,
+// returning every problem with its field path before any work starts.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"hubtriage/filter"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	State    State              `yaml:"state"`
+	Channels map[string]Channel `yaml:"channels"`
+	Rules    []Rule             `yaml:"rules"`
+	Pipeline Pipeline           `yaml:"pipeline"`
+}
+
+// State selects and configures the state store.
+type State struct {
+	// Backend is "bolt" (embedded file, the default) or "dynamodb".
+	Backend  string   `yaml:"backend"`
+	Path     string   `yaml:"path"`
+	DynamoDB DynamoDB `yaml:"dynamodb"`
+	// Lease bounds how long a claimed notification may stay unsettled
+	// before another worker may take it over (a crashed sender).
+	Lease Duration `yaml:"lease"`
+}
+
+// DynamoDB configures the DynamoDB state backend.
+type DynamoDB struct {
+	Table    string `yaml:"table"`
+	Region   string `yaml:"region"`
+	Endpoint string `yaml:"endpoint"`
+}
+
+// Channel is one named notification destination; exactly one kind is set.
+type Channel struct {
+	Email *Email `yaml:"email"`
+	SES   *SES   `yaml:"ses"`
+}
+
+// Email sends through an SMTP server.
+type Email struct {
+	SMTP SMTP     `yaml:"smtp"`
+	From string   `yaml:"from"`
+	To   []string `yaml:"to"`
+}
+
+// SMTP is the SMTP server to submit to. Credentials come only from the
+// environment or files, never from the config itself.
+type SMTP struct {
+	Host         string   `yaml:"host"`
+	Port         int      `yaml:"port"`
+	Username     string   `yaml:"username"`
+	UsernameEnv  string   `yaml:"username_env"`
+	PasswordEnv  string   `yaml:"password_env"`
+	PasswordFile string   `yaml:"password_file"`
+	TLS          string   `yaml:"tls"`
+	Timeout      Duration `yaml:"timeout"`
+}
+
+// SES sends through Amazon SES v2.
+type SES struct {
+	Region           string   `yaml:"region"`
+	From             string   `yaml:"from"`
+	To               []string `yaml:"to"`
+	ConfigurationSet string   `yaml:"configuration_set"`
+	Endpoint         string   `yaml:"endpoint"`
+}
+
+// Rule selects findings with a filter and routes them to channels.
+type Rule struct {
+	Name string `yaml:"name"`
+	// FilterNode is the raw AwsSecurityFindingFilters; Filter is its
+	// compiled form, set by Load.
+	FilterNode    yaml.Node       `yaml:"filter"`
+	Filter        *filter.Filters `yaml:"-"`
+	RenotifyAfter Duration        `yaml:"renotify_after"`
+	Channels      []string        `yaml:"channels"`
+}
+
+// Pipeline tunes the processing pipeline.
+type Pipeline struct {
+	// Workers is how many findings are de-duplicated and sent at once.
+	Workers int `yaml:"workers"`
+}
+
+// Default returns the configuration used for every key the file omits.
+func Default() Config {
+	return Config{
+		State:    State{Backend: "bolt", Path: "./hubtriage.db", Lease: Duration(5 * time.Minute)},
+		Pipeline: Pipeline{Workers: 16},
+	}
+}
+
+// Load reads, decodes and validates the file at path. The returned error
+// joins every problem found, each a *FieldError where it concerns a field.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	cfg, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("config %s:\n%w", path, err)
+	}
+	return cfg, nil
+}
+
+// Parse decodes and validates a configuration document.
+func Parse(b []byte) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return nil, fmt.Errorf("not valid YAML: %w", err)
+	}
+	cfg := Default()
+	if root.Kind == 0 {
+		return nil, errors.New("config is empty")
+	}
+	d := &decoder{}
+	d.decode(&root, reflectValue(&cfg), "")
+	d.errs = append(d.errs, cfg.compileFilters()...)
+	d.errs = append(d.errs, cfg.Validate()...)
+	if len(d.errs) > 0 {
+		return nil, errors.Join(d.errs...)
+	}
+	return &cfg, nil
+}
+
+func (c *Config) compileFilters() []error {
+	var errs []error
+	for i := range c.Rules {
+		r := &c.Rules[i]
+		if r.FilterNode.Kind == 0 {
+			r.Filter = &filter.Filters{}
+			continue
+		}
+		f, ferrs := filter.FromYAML(&r.FilterNode)
+		for _, e := range ferrs {
+			errs = append(errs, prefixFilterError(fmt.Sprintf("rules[%d].filter", i), e))
+		}
+		r.Filter = f
+	}
+	return errs
+}
+
+// prefixFilterError places a filter problem under its rule's field path.
+func prefixFilterError(prefix string, err error) error {
+	var fe *filter.FieldError
+	if errors.As(err, &fe) {
+		p := fe.Prefixed(prefix)
+		return &FieldError{Path: p.Path, Line: p.Line, Msg: p.Msg}
+	}
+	return &FieldError{Path: prefix, Msg: err.Error()}
+}

@@ -1,0 +1,129 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestValidConfig(t *testing.T) {
+	cfg, err := Load("testdata/config/valid.yaml")
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if got := len(cfg.Rules); got != 2 {
+		t.Fatalf("rules = %d, want 2", got)
+	}
+	r := cfg.Rules[0]
+	if r.Name != "critical-and-high" || time.Duration(r.RenotifyAfter) != 15*24*time.Hour {
+		t.Errorf("rule 0 = %q renotify %v", r.Name, r.RenotifyAfter)
+	}
+	if r.Filter == nil || cfg.Rules[1].Filter == nil {
+		t.Fatal("filters not compiled")
+	}
+	if got := cfg.Channels["secops"].Email.To; len(got) != 2 {
+		t.Errorf("secops recipients = %v", got)
+	}
+	if cfg.State.Backend != "bolt" || cfg.State.Path != "./hubtriage.db" || cfg.Pipeline.Workers != 16 {
+		t.Errorf("defaults not applied: %+v %+v", cfg.State, cfg.Pipeline)
+	}
+	if len(cfg.Rules[1].Channels) != 0 {
+		t.Errorf("report-only rule has channels %v", cfg.Rules[1].Channels)
+	}
+}
+
+// TestConfigErrors checks every testdata/config/<case>.yaml against the
+// errors listed in <case>.err: each line must be (part of) one reported
+// problem, and the number of problems must match the number of lines.
+func TestConfigErrors(t *testing.T) {
+	cases, _ := filepath.Glob("testdata/config/*.err")
+	if len(cases) == 0 {
+		t.Fatal("no config error cases")
+	}
+	for _, errFile := range cases {
+		name := strings.TrimSuffix(filepath.Base(errFile), ".err")
+		t.Run(name, func(t *testing.T) {
+			want, err := os.ReadFile(errFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Load(strings.TrimSuffix(errFile, ".err") + ".yaml")
+			if err == nil {
+				t.Fatal("config accepted, want errors")
+			}
+			got := strings.Split(err.Error(), "\n")[1:] // first line names the file
+			if !strings.Contains(err.Error(), name+".yaml") {
+				t.Errorf("error does not name the file: %v", err)
+			}
+			for _, line := range strings.Split(strings.TrimSpace(string(want)), "\n") {
+				if !containsLine(got, line) {
+					t.Errorf("missing problem %q in:\n%s", line, strings.Join(got, "\n"))
+				}
+			}
+			if wantN := len(strings.Split(strings.TrimSpace(string(want)), "\n")); len(got) != wantN {
+				t.Errorf("got %d problems, want %d:\n%s", len(got), wantN, strings.Join(got, "\n"))
+			}
+		})
+	}
+}
+
+func containsLine(lines []string, want string) bool {
+	for _, l := range lines {
+		if strings.HasPrefix(l, want) || strings.Contains(l, want) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestSecretsNeverInErrors(t *testing.T) {
+	const secret = "hunter2-very-secret"
+	t.Setenv("HUBTRIAGE_TEST_PASSWORD", secret)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "pw")
+	if err := os.WriteFile(file, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, pw := range []string{"password_env: HUBTRIAGE_TEST_PASSWORD", "password_file: " + file} {
+		doc := `
+channels:
+  secops:
+    email:
+      smtp: {host: 127.0.0.1, port: 99999, ` + pw + `}
+      from: nobody
+      to: [secops@example.com]
+rules: [{name: a, channels: [secops], renotify_after: soon}]
+`
+		_, err := Parse([]byte(doc))
+		if err == nil {
+			t.Fatal("bad config accepted")
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("secret leaked into error: %v", err)
+		}
+		if got, _ := Secret("HUBTRIAGE_TEST_PASSWORD", ""); got != secret {
+			t.Errorf("Secret(env) = %q", got)
+		}
+		if got, _ := Secret("", file); got != secret {
+			t.Errorf("Secret(file) = %q", got)
+		}
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"15d": 15 * 24 * time.Hour, "36h": 36 * time.Hour, "1d12h": 36 * time.Hour, "90m": 90 * time.Minute,
+	} {
+		got, err := ParseDuration(in)
+		if err != nil || time.Duration(got) != want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "fifteen", "d", "-3d", "5x"} {
+		if _, err := ParseDuration(bad); err == nil {
+			t.Errorf("ParseDuration(%q) accepted", bad)
+		}
+	}
+}

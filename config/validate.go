@@ -1,0 +1,179 @@
+package config
+
+import (
+	"fmt"
+	"net/mail"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+)
+
+func reflectValue(c *Config) reflect.Value { return reflect.ValueOf(c).Elem() }
+
+// Validate checks the decoded config for semantic problems and returns every
+// one found, each naming its field path.
+func (c *Config) Validate() []error {
+	var errs []error
+	add := func(path, format string, args ...any) {
+		errs = append(errs, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+	c.validateState(add)
+	for _, name := range sortedKeys(c.Channels) {
+		c.Channels[name].validate("channels."+name, add)
+	}
+	c.validateRules(add)
+	if c.Pipeline.Workers < 1 || c.Pipeline.Workers > 1024 {
+		add("pipeline.workers", "must be between 1 and 1024 (got %d)", c.Pipeline.Workers)
+	}
+	return errs
+}
+
+type addFunc func(path, format string, args ...any)
+
+func (c *Config) validateState(add addFunc) {
+	switch c.State.Backend {
+	case "bolt":
+		if c.State.Path == "" {
+			add("state.path", "must name the embedded store file")
+		}
+	case "dynamodb":
+		if c.State.DynamoDB.Table == "" {
+			add("state.dynamodb.table", "must name the DynamoDB table when state.backend is dynamodb")
+		}
+	default:
+		add("state.backend", "must be bolt or dynamodb (got %q)", c.State.Backend)
+	}
+	if c.State.Lease <= 0 {
+		add("state.lease", "must be a positive duration like 5m (got %s)", c.State.Lease)
+	}
+}
+
+func (c *Config) validateRules(add addFunc) {
+	if len(c.Rules) == 0 {
+		add("rules", "must list at least one rule")
+	}
+	seen := map[string]int{}
+	for i, r := range c.Rules {
+		path := fmt.Sprintf("rules[%d]", i)
+		switch {
+		case r.Name == "":
+			add(path+".name", "must be set")
+		case strings.ContainsAny(r.Name, "|\n\r"):
+			add(path+".name", "must not contain '|' or line breaks (got %q)", r.Name)
+		default:
+			if j, dup := seen[r.Name]; dup {
+				add(path+".name", "duplicates rules[%d].name %q", j, r.Name)
+			}
+			seen[r.Name] = i
+		}
+		if r.RenotifyAfter < 0 {
+			add(path+".renotify_after", "must not be negative")
+		}
+		for j, ch := range r.Channels {
+			if _, ok := c.Channels[ch]; !ok {
+				add(fmt.Sprintf("%s.channels[%d]", path, j), "no channel named %q under channels (have: %s)", ch, strings.Join(sortedKeys(c.Channels), ", "))
+			}
+		}
+	}
+}
+
+func (ch Channel) validate(path string, add addFunc) {
+	n := 0
+	if ch.Email != nil {
+		n++
+		ch.Email.validate(path+".email", add)
+	}
+	if ch.SES != nil {
+		n++
+		ch.SES.validate(path+".ses", add)
+	}
+	if n != 1 {
+		add(path, "must configure exactly one of email, ses (got %d)", n)
+	}
+}
+
+func (e *Email) validate(path string, add addFunc) {
+	s := e.SMTP
+	if s.Host == "" {
+		add(path+".smtp.host", "must be set")
+	}
+	if s.Port < 1 || s.Port > 65535 {
+		add(path+".smtp.port", "must be a TCP port 1-65535 (got %d)", s.Port)
+	}
+	switch s.TLS {
+	case "", "none", "starttls", "tls":
+	default:
+		add(path+".smtp.tls", "must be none, starttls or tls (got %q)", s.TLS)
+	}
+	if s.Username != "" && s.UsernameEnv != "" {
+		add(path+".smtp.username_env", "set either username or username_env, not both")
+	}
+	if s.PasswordEnv != "" && s.PasswordFile != "" {
+		add(path+".smtp.password_file", "set either password_env or password_file, not both")
+	}
+	if s.Timeout < 0 {
+		add(path+".smtp.timeout", "must not be negative")
+	}
+	if _, err := Secret(s.UsernameEnv, ""); err != nil {
+		add(path+".smtp.username_env", "%v", err)
+	}
+	if _, err := Secret(s.PasswordEnv, s.PasswordFile); err != nil {
+		field := ".smtp.password_env"
+		if s.PasswordFile != "" {
+			field = ".smtp.password_file"
+		}
+		add(path+field, "%v", err)
+	}
+	validateAddresses(path, e.From, e.To, add)
+}
+
+func (s *SES) validate(path string, add addFunc) {
+	if s.Region == "" {
+		add(path+".region", "must be set (e.g. eu-west-1)")
+	}
+	validateAddresses(path, s.From, s.To, add)
+}
+
+func validateAddresses(path, from string, to []string, add addFunc) {
+	if _, err := mail.ParseAddress(from); err != nil {
+		add(path+".from", "must be an email address (got %q)", from)
+	}
+	if len(to) == 0 {
+		add(path+".to", "must list at least one recipient")
+	}
+	for i, addr := range to {
+		if _, err := mail.ParseAddress(addr); err != nil {
+			add(fmt.Sprintf("%s.to[%d]", path, i), "must be an email address (got %q)", addr)
+		}
+	}
+}
+
+// Secret resolves a secret named by an environment variable or a file (or
+// returns "" when neither is set). Errors never contain the secret.
+func Secret(env, file string) (string, error) {
+	switch {
+	case env != "":
+		v, ok := os.LookupEnv(env)
+		if !ok {
+			return "", fmt.Errorf("environment variable %s is not set", env)
+		}
+		return v, nil
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("read secret file: %w", err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+	return "", nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

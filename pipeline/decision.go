@@ -1,0 +1,57 @@
+package pipeline
+
+// Decision kinds, as printed in the "decision" field.
+const (
+	DecisionNotify     = "notify"
+	DecisionRenotify   = "renotify"
+	DecisionRecurrence = "recurrence"
+	DecisionDuplicate  = "duplicate"
+	DecisionFiltered   = "filtered"
+	DecisionResolved   = "resolved"
+	DecisionError      = "error"
+	DecisionCorrelate  = "correlate"
+)
+
+// Decision is what the pipeline decided for one finding and one rule (or
+// for the finding as a whole when no rule matched or it failed to decode).
+// It is printed as one JSON line.
+type Decision struct {
+	FindingID  string   `json:"finding_id"`
+	ProductArn string   `json:"product_arn"`
+	Rule       string   `json:"rule"`
+	Decision   string   `json:"decision"`
+	Reason     string   `json:"reason"`
+	Channels   []string `json:"channels"`
+	// Resource and Contributing are set on correlate decisions.
+	Resource     string   `json:"resource,omitempty"`
+	Contributing []string `json:"contributing,omitempty"`
+}
+
+// Summary counts what a run did.
+type Summary struct {
+	Read       int64 // findings decoded
+	Matched    int64 // findings matched by at least one rule
+	Notified   int64 // notify, renotify and recurrence decisions
+	Duplicates int64 // decisions suppressed as duplicates
+	Resolved   int64 // resolved decisions
+	Filtered   int64 // findings matched by no rule
+	Correlated int64 // correlate decisions
+	Errors     int64 // decode errors and failed deliveries
+}
+
+func (s *Summary) count(d Decision) {
+	switch d.Decision {
+	case DecisionNotify, DecisionRenotify, DecisionRecurrence:
+		s.Notified++
+	case DecisionDuplicate:
+		s.Duplicates++
+	case DecisionResolved:
+		s.Resolved++
+	case DecisionFiltered:
+		s.Filtered++
+	case DecisionCorrelate:
+		s.Correlated++
+	case DecisionError:
+		s.Errors++
+	}
+}
