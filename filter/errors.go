@@ -79,6 +79,9 @@ func (l *errorList) addErr(path string, line int, sentinel error, format string,
 // spelling when the value only differs in case (filters are case-sensitive).
 func oneOfMsg(got string, allowed []string) string {
 	msg := fmt.Sprintf("must be one of %s (got %q)", strings.Join(allowed, ", "), got)
+	if len(allowed) == 1 {
+		msg = fmt.Sprintf("must be %s (got %q)", allowed[0], got)
+	}
 	if s := suggest(got, allowed); s != "" {
 		msg += fmt.Sprintf("; did you mean %q?", s)
 	}

@@ -3,6 +3,7 @@ package filter
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -61,6 +62,7 @@ func FromYAML(n *yaml.Node) (*Filters, []error) {
 	specs := parseDocument(n, &errs)
 	f := compile(specs, &errs)
 	if len(errs) > 0 {
+		sort.SliceStable(errs, func(i, j int) bool { return errs[i].(*FieldError).Line < errs[j].(*FieldError).Line })
 		return nil, errs
 	}
 	return f, nil

@@ -1,0 +1,297 @@
+package filter
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"hubtriage/asff"
+
+	"gopkg.in/yaml.v3"
+)
+
+// fromYAMLString parses src and runs FromYAML on its document.
+func fromYAMLString(t *testing.T, src string) (*Filters, []error) {
+	t.Helper()
+	var n yaml.Node
+	if err := yaml.Unmarshal([]byte(src), &n); err != nil {
+		t.Fatalf("yaml: %v", err)
+	}
+	return FromYAML(&n)
+}
+
+// errorStrings renders errors for comparison.
+func errorStrings(errs []error) []string {
+	out := make([]string, len(errs))
+	for i, e := range errs {
+		out[i] = e.Error()
+	}
+	return out
+}
+
+func TestParseReportsEveryError(t *testing.T) {
+	src := `SeverityLabel:
+  - Value: CRITICAL
+    Comparison: EQUALS
+  - Value: HIGH
+    Comparison: EQUAL
+Title:
+  - Value: x
+    Comparison: CONTAINS
+  - Value: y
+    Comparison: NOT_CONTAINS
+SeverityNormalized:
+  - Gte: "70"
+  - {}
+UpdatedAt:
+  - DateRange: {Value: 7, Unit: days}
+  - Start: yesterday
+  - DateRange: {Value: 7, Unit: DAYS}
+    End: 2024-01-01T00:00:00Z
+  - DateRange: {Value: -1, Unit: DAYS, Comparison: BEFORE}
+ResourceTags:
+  - Key: Env
+    Value: prod
+    Comparision: EQUALS
+severityLabel: []
+VulnerabilitiesId:
+  - Value: CVE-2021-44228
+    Comparison: EQUALS
+RecordState:
+  - Value: active
+    Comparison: EQUALS
+Id: {Value: x, Comparison: EQUALS}
+WorkflowStatus:
+  - Value: ""
+    Comparison: NOT_EQUALS
+  - Comparison: NOT_EQUALS
+  - Value: NEW
+    Comparison: EQUALS
+Region:
+  - Value: us-east-1
+    Comparison: CONTAINS_WORD
+CreatedAt:
+  - Start: 2024-02-01T00:00:00Z
+    End: 2024-01-01T00:00:00Z
+Title:
+  - Value: z
+    Comparison: EQUALS
+`
+	want := []string{
+		`SeverityLabel[1].Comparison: must be one of EQUALS, PREFIX, NOT_EQUALS, PREFIX_NOT_EQUALS, CONTAINS, NOT_CONTAINS (got "EQUAL") (line 5)`,
+		`Title[1].Comparison: NOT_CONTAINS cannot be combined with CONTAINS (Title[0]) on the same field: Security Hub rejects it (line 10)`,
+		`SeverityNormalized[0].Gte: must be a number (got "70") (line 12)`,
+		`SeverityNormalized[1]: needs at least one of Eq, Gt, Gte, Lt, Lte (line 13)`,
+		`UpdatedAt[0].DateRange.Unit: must be DAYS (got "days"); did you mean "DAYS"? (line 15)`,
+		`UpdatedAt[1].Start: must be an RFC 3339 timestamp like 2024-05-01T00:00:00Z (got "yesterday") (line 16)`,
+		`UpdatedAt[2].DateRange: give either DateRange or Start/End, not both (line 17)`,
+		`UpdatedAt[3].DateRange.Value: must be a positive number of days (got -1) (line 19)`,
+		`UpdatedAt[3].DateRange.Comparison: must be one of WITHIN, OLDER_THAN (got "BEFORE") (line 19)`,
+		`ResourceTags[0].Comparison: required; one of EQUALS, NOT_EQUALS, CONTAINS, NOT_CONTAINS (line 21)`,
+		`ResourceTags[0].Comparision: unknown key; must be one of Key, Value, Comparison (got "Comparision") (line 23)`,
+		`severityLabel: unknown filter field "severityLabel"; did you mean "SeverityLabel"? (line 24)`,
+		`VulnerabilitiesId: unknown filter field "VulnerabilitiesId" (line 25)`,
+		`RecordState[0].Value: must be one of ACTIVE, ARCHIVED (got "active"); did you mean "ACTIVE"? (line 29)`,
+		`Id: must be a list of StringFilter objects (got an object) (line 31)`,
+		`WorkflowStatus[0].Value: must not be empty (line 33)`,
+		`WorkflowStatus[1].Value: required (line 35)`,
+		`WorkflowStatus[2].Comparison: EQUALS cannot be combined with NOT_EQUALS (WorkflowStatus[0]) on the same field: Security Hub rejects it (line 37)`,
+		`Region[0].Comparison: must be one of EQUALS, PREFIX, NOT_EQUALS, PREFIX_NOT_EQUALS, CONTAINS, NOT_CONTAINS (got "CONTAINS_WORD"); CONTAINS_WORD only works with the GetFindingsV2 APIs (line 40)`,
+		`CreatedAt[0].End: is before Start, so nothing can match (line 43)`,
+		`Title: field given twice; put all its filters in one list (line 44)`,
+	}
+	f, errs := fromYAMLString(t, src)
+	if f != nil {
+		t.Error("FromYAML returned a filter along with errors")
+	}
+	if got := errorStrings(errs); !reflect.DeepEqual(got, want) {
+		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, e := range errs {
+		var fe *FieldError
+		if !errors.As(e, &fe) || fe.Line == 0 {
+			t.Errorf("%v: not a *FieldError with a line", e)
+		}
+	}
+}
+
+func TestUnknownAndUnsupportedFields(t *testing.T) {
+	cases := []struct {
+		name string
+		want error
+	}{
+		{"Sample", ErrUnsupportedField},            // BooleanFilter; the model has no Sample
+		{"Keyword", ErrUnsupportedField},           // KeywordFilter
+		{"NetworkSourceIpV4", ErrUnsupportedField}, // IpFilter
+		{"AwsAccountName", ErrUnsupportedField},
+		{"VulnerabilitiesId", ErrUnknownField}, // not an AWS field
+		{"Filters", ErrUnknownField},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := FromJSON([]byte(`{"` + c.name + `": [{"Value": "x", "Comparison": "EQUALS"}]}`))
+			if !errors.Is(err, c.want) {
+				t.Fatalf("error %v, want %v", err, c.want)
+			}
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Path != c.name || fe.Line != 1 {
+				t.Errorf("error %#v does not name field %s at line 1", fe, c.name)
+			}
+		})
+	}
+	_, err := FromJSON([]byte(`{"Filters": {"Id": []}}`))
+	if err == nil || !strings.Contains(err.Error(), "give the value of --filters, not the whole request") {
+		t.Errorf("pasting a whole request gave %v", err)
+	}
+}
+
+func TestJSONErrorsHaveLines(t *testing.T) {
+	src := "{\n  \"SeverityLabel\": [\n    {\"Value\": \"HIGH\",\n     \"Comparison\": \"EQAULS\"}\n  ],\n  \"UpdatedAt\": [{\"DateRange\": {\"Value\": 7}}]\n}"
+	_, err := FromJSON([]byte(src))
+	want := []string{
+		`SeverityLabel[0].Comparison: must be one of EQUALS, PREFIX, NOT_EQUALS, PREFIX_NOT_EQUALS, CONTAINS, NOT_CONTAINS (got "EQAULS") (line 4)`,
+		`UpdatedAt[0].DateRange.Unit: required; must be DAYS (line 6)`,
+	}
+	if err == nil || err.Error() != strings.Join(want, "\n") {
+		t.Errorf("error:\n%v\nwant:\n%s", err, strings.Join(want, "\n"))
+	}
+
+	for _, c := range []struct{ in, want string }{
+		{"{\n\"Id\": [\n{\"Value\" \"x\"}]}", "line 3"},
+		{`{"Id": []} {}`, "unexpected data after the filter object"},
+		{`{"Id": [`, "unexpected end of input"},
+	} {
+		_, err := FromJSON([]byte(c.in))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("FromJSON(%q) = %v, want an error mentioning %q", c.in, err, c.want)
+		}
+	}
+}
+
+// cliFilter is a filter as passed to `aws securityhub get-findings --filters`.
+const cliFilter = `{
+    "ProductName": [{"Value": "Security Hub", "Comparison": "EQUALS"}],
+    "RecordState": [{"Value": "ACTIVE", "Comparison": "EQUALS"}],
+    "WorkflowStatus": [{"Value": "NEW", "Comparison": "EQUALS"}, {"Value": "NOTIFIED", "Comparison": "EQUALS"}],
+    "SeverityNormalized": [{"Gte": 40, "Lte": 100}],
+    "UpdatedAt": [{"Start": "2024-07-01T00:00:00.000Z", "End": "2025-05-01T00:00:00Z"}],
+    "ResourceType": [{"Value": "AwsS3", "Comparison": "PREFIX"}, {"Value": "AwsEc2Instance", "Comparison": "EQUALS"}],
+    "ResourceTags": [{"Key": "ManagedBy", "Value": "Terraform", "Comparison": "NOT_EQUALS"}]
+}`
+
+func TestCLIJSONWorksWithBothParsers(t *testing.T) {
+	fromJSON := mustJSON(t, cliFilter)
+	fromYAML, errs := fromYAMLString(t, cliFilter)
+	if len(errs) > 0 {
+		t.Fatalf("FromYAML on CLI JSON: %v", errs)
+	}
+	if !reflect.DeepEqual(fromJSON.SDK(), fromYAML.SDK()) {
+		t.Error("the two parsers built different filters from the same JSON")
+	}
+	mixed := loadArray(t, "arrays/findingsmanager-19-mixed.json")
+	// S3.8 and S3.9 on the CFN and Pulumi buckets, SSM.1 on three instances. Out: the Terraform-managed
+	// bucket (tag), LOW controls (Normalized 1), Inspector (ARCHIVED), Health (product), the GuardDuty
+	// detector, Macie.1 and EC2.172 (resource types) — independently checked with a Python one-off.
+	want := []int{0, 1, 3, 4, 16, 17, 18}
+	if got := matching(fromJSON, mixed, now); !equalInts(got, want) {
+		t.Errorf("FromJSON filter matched %v, want %v", got, want)
+	}
+	if got := matching(fromYAML, mixed, now); !equalInts(got, want) {
+		t.Errorf("FromYAML filter matched %v, want %v", got, want)
+	}
+}
+
+func TestJSONOnlyEscapes(t *testing.T) {
+	// `\/` is valid JSON but not valid YAML; FromJSON must still take it.
+	f := mustJSON(t, `{"ProductArn": [{"Value": "arn:aws:securityhub:us-west-2::product\/aws\/guardduty", "Comparison": "EQUALS"}]}`)
+	if !f.Match(sshFinding(), now) {
+		t.Error(`a ProductArn written with \/ escapes did not match`)
+	}
+}
+
+func TestYAMLEmbeddedInConfig(t *testing.T) {
+	src := `rules:
+  - name: critical
+    filter:
+      SeverityLabel:
+        - {Value: CRITICAL, Comparison: EQUALS}
+      AwsAccountId:
+        - Value: 012345678901
+          Comparison: EQUALS
+  - name: broken
+    filter:
+      Title: [{Value: x, Comparison: LIKE}]
+`
+	var doc struct {
+		Rules []struct {
+			Filter yaml.Node `yaml:"filter"`
+		} `yaml:"rules"`
+	}
+	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+		t.Fatal(err)
+	}
+	f, errs := FromYAML(&doc.Rules[0].Filter)
+	if len(errs) > 0 {
+		t.Fatalf("rules[0]: %v", errs)
+	}
+	x := &asff.Finding{AwsAccountID: "012345678901", Severity: asff.Severity{Label: "CRITICAL"}}
+	if !f.Match(x, now) {
+		t.Error("unquoted YAML account id lost its leading zero")
+	}
+	_, errs = FromYAML(&doc.Rules[1].Filter)
+	var fe *FieldError
+	if len(errs) != 1 || !errors.As(errs[0], &fe) {
+		t.Fatalf("rules[1]: got %v, want one *FieldError", errs)
+	}
+	want := `rules[1].filter.Title[0].Comparison: must be one of EQUALS, PREFIX, NOT_EQUALS, PREFIX_NOT_EQUALS, CONTAINS, NOT_CONTAINS (got "LIKE") (line 11)`
+	if got := fe.Prefixed("rules[1].filter").Error(); got != want {
+		t.Errorf("prefixed error\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestYAMLNullAndAliases(t *testing.T) {
+	var doc struct {
+		Filter yaml.Node `yaml:"filter"`
+	}
+	if err := yaml.Unmarshal([]byte("filter:\n"), &doc); err != nil {
+		t.Fatal(err)
+	}
+	f, errs := FromYAML(&doc.Filter)
+	if len(errs) > 0 || !f.Empty() || !f.Match(sshFinding(), now) {
+		t.Errorf("a null filter must be empty and match everything (errors %v)", errs)
+	}
+	f, errs = fromYAMLString(t, `
+high: &high {Value: HIGH, Comparison: EQUALS}
+`)
+	if len(errs) != 1 {
+		t.Errorf("unknown top-level key must be an error, got %v", errs)
+	}
+	var withAlias struct {
+		Common yaml.Node `yaml:"common"`
+		Filter yaml.Node `yaml:"filter"`
+	}
+	src := "common: &high {Value: LOW, Comparison: EQUALS}\nfilter:\n  SeverityLabel: [*high]\n"
+	if err := yaml.Unmarshal([]byte(src), &withAlias); err != nil {
+		t.Fatal(err)
+	}
+	f, errs = FromYAML(&withAlias.Filter)
+	if len(errs) > 0 || !f.Match(sshFinding(), now) {
+		t.Errorf("aliased entry did not work (errors %v)", errs)
+	}
+}
+
+func TestPrefixed(t *testing.T) {
+	cases := []struct{ path, prefix, want string }{
+		{"Id[0].Value", "rules[0].filter", "rules[0].filter.Id[0].Value"},
+		{"", "rules[0].filter", "rules[0].filter"},
+		{"[2]", "list", "list[2]"},
+		{"Id", "", "Id"},
+	}
+	for _, c := range cases {
+		e := &FieldError{Path: c.path, Line: 3, Msg: "bad"}
+		if got := e.Prefixed(c.prefix); got.Path != c.want || e.Path != c.path {
+			t.Errorf("Prefixed(%q) of %q = %q (original now %q), want %q", c.prefix, c.path, got.Path, e.Path, c.want)
+		}
+	}
+}
