@@ -1,0 +1,331 @@
+// Package memstore is an in-memory store.Store: the reference
+// implementation of the contract, and a fast store for other packages'
+// tests. It keeps nothing across processes or restarts.
+package memstore
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"hubtriage/store"
+)
+
+// Store is an in-memory store.Store guarded by one mutex.
+type Store struct {
+	mu      sync.Mutex
+	items   map[string]*item
+	index   map[string]map[string]store.Entry
+	closed  bool
+	wallNow func() time.Time
+}
+
+var _ store.Store = (*Store)(nil)
+
+// item is one dedup key: the settled record (Status "" if never notified)
+// plus the claim currently held on it, if any.
+type item struct {
+	rec        store.Record
+	token      string
+	kind       store.Kind
+	leaseUntil time.Time
+	pending    store.Meta // meta of the held claim, stored on Confirm
+}
+
+// errClosed is returned by every method after Close.
+var errClosed = errors.New("memstore: store is closed")
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{
+		items:   make(map[string]*item),
+		index:   make(map[string]map[string]store.Entry),
+		wallNow: time.Now,
+	}
+}
+
+// Close makes further calls fail. It is idempotent.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	return nil
+}
+
+// lock takes the mutex and reports a cancelled context or a closed store;
+// on error the mutex is not held.
+func (s *Store) lock(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return errClosed
+	}
+	return nil
+}
+
+// record is the caller's view of it: a copy with Key and Claimed filled in.
+func (s *Store) record(key string, it *item) store.Record {
+	r := it.rec
+	r.Key = key
+	r.Claimed = it.token != "" && s.wallNow().Before(it.leaseUntil)
+	return r
+}
+
+// Get returns key's settled record.
+func (s *Store) Get(ctx context.Context, key string) (store.Record, error) {
+	if err := s.lock(ctx); err != nil {
+		return store.Record{}, err
+	}
+	defer s.mu.Unlock()
+	it, ok := s.items[key]
+	if !ok || it.rec.Status == "" {
+		return store.Record{}, store.ErrNotFound
+	}
+	return s.record(key, it), nil
+}
+
+// Claim grants the right to notify key, per the store.Dedup contract.
+func (s *Store) Claim(ctx context.Context, key string, meta store.Meta, now time.Time, window, lease time.Duration) (store.Claim, error) {
+	if key == "" {
+		return store.Claim{}, errors.New("claim: empty key")
+	}
+	if lease <= 0 {
+		return store.Claim{}, errors.New("claim: lease must be positive")
+	}
+	if err := s.lock(ctx); err != nil {
+		return store.Claim{}, err
+	}
+	defer s.mu.Unlock()
+	it, ok := s.items[key]
+	if !ok {
+		it = &item{}
+	}
+	if it.rec.Status == store.StatusNotified && now.Sub(it.rec.LastNotifiedAt) < window {
+		return store.Claim{}, store.ErrDuplicate
+	}
+	if it.token != "" && now.Before(it.leaseUntil) {
+		return store.Claim{}, store.ErrInFlight
+	}
+	c := store.Claim{Key: key, Token: newToken(), Kind: store.KindNew}
+	switch it.rec.Status {
+	case store.StatusNotified:
+		c.Kind, c.Prev = store.KindRenotify, s.record(key, it)
+	case store.StatusResolved:
+		c.Kind, c.Prev = store.KindRecurrence, s.record(key, it)
+	}
+	c.Prev.Claimed = false
+	it.token, it.kind, it.leaseUntil, it.pending = c.Token, c.Kind, now.Add(lease), meta
+	s.items[key] = it
+	return c, nil
+}
+
+// Confirm settles c as notified at now.
+func (s *Store) Confirm(ctx context.Context, c store.Claim, now time.Time) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	it, ok := s.items[c.Key]
+	if !ok || it.token == "" || it.token != c.Token {
+		return store.ErrClaimLost
+	}
+	if it.kind != store.KindRenotify || it.rec.Status == "" {
+		it.rec.FirstNotifiedAt, it.rec.Notifications = now, 0
+	}
+	it.rec.Status, it.rec.LastNotifiedAt, it.rec.Meta = store.StatusNotified, now, it.pending
+	it.rec.Notifications++
+	it.token, it.kind, it.leaseUntil, it.pending = "", "", time.Time{}, store.Meta{}
+	return nil
+}
+
+// Release drops c if it still holds its key.
+func (s *Store) Release(ctx context.Context, c store.Claim) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	it, ok := s.items[c.Key]
+	if !ok || it.token == "" || it.token != c.Token {
+		return nil
+	}
+	if it.rec.Status == "" {
+		delete(s.items, c.Key)
+		return nil
+	}
+	it.token, it.kind, it.leaseUntil, it.pending = "", "", time.Time{}, store.Meta{}
+	return nil
+}
+
+// Resolve marks a notified key resolved at now.
+func (s *Store) Resolve(ctx context.Context, key string, now time.Time) (bool, error) {
+	if err := s.lock(ctx); err != nil {
+		return false, err
+	}
+	defer s.mu.Unlock()
+	it, ok := s.items[key]
+	if !ok || it.rec.Status != store.StatusNotified {
+		return false, nil
+	}
+	it.rec.Status, it.rec.ResolvedAt = store.StatusResolved, now
+	return true, nil
+}
+
+// Forget deletes key, claim and all.
+func (s *Store) Forget(ctx context.Context, key string) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	delete(s.items, key)
+	return nil
+}
+
+// Records calls fn for a snapshot of the settled records, without holding
+// the lock, so fn may call the store.
+func (s *Store) Records(ctx context.Context, fn func(store.Record) error) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	recs := make([]store.Record, 0, len(s.items))
+	for k, it := range s.items {
+		if it.rec.Status != "" {
+			recs = append(recs, s.record(k, it))
+		}
+	}
+	s.mu.Unlock()
+	for _, r := range recs {
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// newToken returns a random claim token.
+func newToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
+}
+
+// checkKey rejects the empty partitions and sorts the contract forbids.
+func checkKey(partition, sort string) error {
+	switch {
+	case partition == "":
+		return errors.New("index: empty partition")
+	case sort == "":
+		return errors.New("index: empty sort key")
+	}
+	return nil
+}
+
+// live reports whether e exists at now.
+func live(e store.Entry, now time.Time) bool {
+	return e.ExpiresAt.IsZero() || e.ExpiresAt.After(now)
+}
+
+// clone copies e's value so callers never share memory with the store.
+func clone(e store.Entry) store.Entry {
+	e.Value = bytes.Clone(e.Value)
+	return e
+}
+
+// Put writes or replaces e.
+func (s *Store) Put(ctx context.Context, e store.Entry) error {
+	if err := checkKey(e.Partition, e.Sort); err != nil {
+		return err
+	}
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	s.put(e)
+	return nil
+}
+
+func (s *Store) put(e store.Entry) {
+	p, ok := s.index[e.Partition]
+	if !ok {
+		p = make(map[string]store.Entry)
+		s.index[e.Partition] = p
+	}
+	p[e.Sort] = clone(e)
+}
+
+// PutIf writes e if the live value equals prev (prev nil: no live entry).
+func (s *Store) PutIf(ctx context.Context, e store.Entry, prev []byte) error {
+	if err := checkKey(e.Partition, e.Sort); err != nil {
+		return err
+	}
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	cur, ok := s.index[e.Partition][e.Sort]
+	ok = ok && live(cur, s.wallNow())
+	if ok != (prev != nil) || (ok && !bytes.Equal(cur.Value, prev)) {
+		return store.ErrConflict
+	}
+	s.put(e)
+	return nil
+}
+
+// GetEntry returns the live entry under (partition, sort).
+func (s *Store) GetEntry(ctx context.Context, partition, sort string, now time.Time) (store.Entry, error) {
+	if err := checkKey(partition, sort); err != nil {
+		return store.Entry{}, err
+	}
+	if err := s.lock(ctx); err != nil {
+		return store.Entry{}, err
+	}
+	defer s.mu.Unlock()
+	e, ok := s.index[partition][sort]
+	if !ok || !live(e, now) {
+		return store.Entry{}, store.ErrNotFound
+	}
+	return clone(e), nil
+}
+
+// Entries returns partition's live entries ordered by Sort.
+func (s *Store) Entries(ctx context.Context, partition string, now time.Time) ([]store.Entry, error) {
+	if partition == "" {
+		return nil, errors.New("index: empty partition")
+	}
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	var out []store.Entry
+	for _, e := range s.index[partition] {
+		if live(e, now) {
+			out = append(out, clone(e))
+		}
+	}
+	slices.SortFunc(out, func(a, b store.Entry) int { return strings.Compare(a.Sort, b.Sort) })
+	return out, nil
+}
+
+// Delete removes one entry.
+func (s *Store) Delete(ctx context.Context, partition, sort string) error {
+	if err := checkKey(partition, sort); err != nil {
+		return err
+	}
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	delete(s.index[partition], sort)
+	if len(s.index[partition]) == 0 {
+		delete(s.index, partition)
+	}
+	return nil
+}

@@ -1,0 +1,13 @@
+package memstore_test
+
+import (
+	"testing"
+
+	"hubtriage/store"
+	"hubtriage/store/memstore"
+	"hubtriage/store/storetest"
+)
+
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(*testing.T) store.Store { return memstore.New() })
+}
