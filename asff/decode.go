@@ -189,14 +189,15 @@ func arnRegion(s string) string {
 // timeLayouts are tried in order; RFC 3339 accepts fractional seconds.
 var timeLayouts = [...]string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00"}
 
-// parseTime parses an ASFF timestamp; anything unparseable is the zero time.
+// parseTime parses an ASFF timestamp into UTC; anything unparseable is the
+// zero time.
 func parseTime(s string) time.Time {
 	if s == "" {
 		return time.Time{}
 	}
 	for _, layout := range timeLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
-			return t
+			return t.UTC()
 		}
 	}
 	return time.Time{}

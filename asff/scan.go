@@ -28,10 +28,10 @@ type scanItem struct {
 
 // array states of the scanner inside a top-level array.
 const (
-	arrNone     = iota // not in an array
-	arrFirst           // after '[': element or ']'
-	arrValue           // after ',': element expected
-	arrComma           // after an element: ',' or ']'
+	arrNone  = iota // not in an array
+	arrFirst        // after '[': element or ']'
+	arrValue        // after ',': element expected
+	arrComma        // after an element: ',' or ']'
 )
 
 type scanner struct {

@@ -53,6 +53,7 @@ type job struct {
 // goes on with the next document. Stream returns fn's first error, a read
 // error, or ctx's error, and nil once all of r was processed.
 func Stream(ctx context.Context, name string, r io.Reader, opt Options, fn func(Result) error) error {
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	workers := opt.Workers
@@ -77,10 +78,10 @@ func Stream(ctx context.Context, name string, r io.Reader, opt Options, fn func(
 	if err != nil {
 		return err
 	}
-	if readErr != nil && !errors.Is(readErr, context.Canceled) {
-		return readErr
+	if err := parent.Err(); err != nil {
+		return err
 	}
-	return ctx.Err()
+	return readErr
 }
 
 // produce scans documents into jobs, handing each job to the consumer (in
