@@ -2,9 +2,9 @@ package securityhub
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
-	"cmp"
 	"errors"
 	"fmt"
 	"slices"
