@@ -130,6 +130,9 @@ func compileStrings(s *fieldSpec, errs *errorList) matcher {
 	m := &strMatcher{one: s.field.str, count: s.field.strCount, at: s.field.strAt}
 	seen := comparisonSet{}
 	for i, e := range s.strs {
+		if s.malformed[i] {
+			continue
+		}
 		okValue := requireString(s, errs, i, "Value", e.Value)
 		cmp := string(e.Comparison)
 		if !checkComparison(s, errs, i, cmp, stringComparisons) {
@@ -180,6 +183,9 @@ func stringCond(cmp, v string) (strCond, bool) {
 func compileNumbers(s *fieldSpec, errs *errorList) matcher {
 	m := &numMatcher{get: s.field.num}
 	for i, e := range s.nums {
+		if s.malformed[i] {
+			continue
+		}
 		var c numCond
 		c.eq, c.hasEq = deref(e.Eq)
 		c.gt, c.hasGt = deref(e.Gt)
@@ -214,6 +220,9 @@ func deref(p *float64) (float64, bool) {
 func compileDates(s *fieldSpec, errs *errorList) matcher {
 	m := &dateMatcher{get: s.field.date}
 	for i, e := range s.dates {
+		if s.malformed[i] {
+			continue
+		}
 		c, ok := dateCondition(s, errs, i, e)
 		if ok {
 			m.conds = append(m.conds, c)
@@ -309,6 +318,9 @@ func compileMaps(s *fieldSpec, errs *errorList) matcher {
 	index := map[string]int{}
 	seen := map[string]comparisonSet{}
 	for i, e := range s.maps {
+		if s.malformed[i] {
+			continue
+		}
 		okKey := requireString(s, errs, i, "Key", e.Key)
 		okValue := requireString(s, errs, i, "Value", e.Value)
 		cmp := string(e.Comparison)

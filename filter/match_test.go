@@ -260,13 +260,43 @@ const benchFilter = `{
   "ResourceTags": [{"Key": "Owner", "Value": "secops", "Comparison": "CONTAINS"}]
 }`
 
+// BenchmarkMatch runs filters of growing size over every fixture finding.
 func BenchmarkMatch(b *testing.B) {
-	f := mustJSON(b, benchFilter)
-	corpus := []*asff.Finding{sshFinding(), twoResources(), {Severity: asff.Severity{Label: "MEDIUM"}}}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		f.Match(corpus[i%len(corpus)], now)
+	corpus := benchCorpus(b)
+	filters := []struct{ name, src string }{
+		{"severity", `{"SeverityLabel":[{"Value":"CRITICAL","Comparison":"EQUALS"},{"Value":"HIGH","Comparison":"EQUALS"}]}`},
+		{"open-failed-high", `{
+			"RecordState": [{"Value": "ACTIVE", "Comparison": "EQUALS"}],
+			"WorkflowStatus": [{"Value": "SUPPRESSED", "Comparison": "NOT_EQUALS"}, {"Value": "RESOLVED", "Comparison": "NOT_EQUALS"}],
+			"ComplianceStatus": [{"Value": "PASSED", "Comparison": "NOT_EQUALS"}],
+			"SeverityNormalized": [{"Gte": 70}]}`},
+		{"cli", cliFilter},
+		{"every-kind", benchFilter},
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "findings/s")
+	for _, fc := range filters {
+		b.Run(fc.name, func(b *testing.B) {
+			f := mustJSON(b, fc.src)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				f.Match(corpus[i%len(corpus)], now)
+				i++
+			}
+			b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "findings/s")
+		})
+	}
+}
+
+// benchCorpus is every decodable fixture finding plus the literal ones.
+func benchCorpus(b *testing.B) []*asff.Finding {
+	corpus := []*asff.Finding{sshFinding(), twoResources()}
+	for _, rel := range []string{"arrays/findingsmanager-19-mixed.json", "arrays/findingsmanager-5-suppressed-archived.json",
+		"arrays/findingsmanager-4-archived.json", "arrays/xsoar-10-archived-controls.json"} {
+		corpus = append(corpus, loadArray(b, rel)...)
+	}
+	for _, rel := range []string{"findings/guardduty-ssh-bruteforce.json", "findings/control-consolidated-CloudTrail.2.json",
+		"findings/config-s3-bucket.json", "findings/inspector-classic-network-reachability.json", "findings/health-other-resource.json"} {
+		corpus = append(corpus, loadFinding(b, rel))
+	}
+	return corpus
 }

@@ -24,6 +24,8 @@ type fieldSpec struct {
 	// lines maps an entry-relative key path ("", "Value", "DateRange.Unit")
 	// to its input line, one map per entry; nil when the input had no lines.
 	lines []map[string]int
+	// malformed marks entries that were not objects at all (already reported).
+	malformed map[int]bool
 }
 
 // entryPath is the path of key inside entry i, e.g. `Title[2].Comparison`.
@@ -132,6 +134,10 @@ func parseField(name string, line int, f field, v *yaml.Node, errs *errorList) *
 		p := entryParser{errs: errs, path: s.entryPath(i, ""), lines: lines}
 		if e.Kind != yaml.MappingNode {
 			errs.add(p.path, e.Line, "must be a %s object (got %s)", f.kind, describe(e))
+			if s.malformed == nil {
+				s.malformed = map[int]bool{}
+			}
+			s.malformed[i] = true
 		}
 		switch f.kind {
 		case kindString:

@@ -295,3 +295,24 @@ func TestPrefixed(t *testing.T) {
 		}
 	}
 }
+
+func TestMalformedShapesGiveOneErrorEach(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{`{"SeverityLabel":["HIGH"]}`, `SeverityLabel[0]: must be a StringFilter object (got "HIGH") (line 1)`},
+		{`{"SeverityNormalized":[70]}`, `SeverityNormalized[0]: must be a NumberFilter object (got 70) (line 1)`},
+		{`{"UpdatedAt":[{"DateRange":7}]}`, `UpdatedAt[0].DateRange: must be an object like {Value: 7, Unit: DAYS} (got 7) (line 1)`},
+		{`{"UpdatedAt":[{"DateRange":{"Value":"7","Unit":"DAYS"}}]}`, `UpdatedAt[0].DateRange.Value: must be a whole number (got "7") (line 1)`},
+		{`{"ResourceTags":[{"Key":{"a":1},"Value":"x","Comparison":"EQUALS"}]}`, `ResourceTags[0].Key: must be a string (got an object) (line 1)`},
+		{`{"ResourceTags":[{"Value":"x","Comparison":"EQUALS"}]}`, `ResourceTags[0].Key: required (line 1)`},
+		{`{"SeverityLabel":[{"Value":"HIGH","Comparison":"EQUALS","Comparison":"PREFIX"}]}`, `SeverityLabel[0].Comparison: key given twice (line 1)`},
+		{`["x"]`, `a filter must be a mapping of AwsSecurityFindingFilters field names to lists (got a list) (line 1)`},
+		{`{"SeverityLabel":null}`, `SeverityLabel: must be a list of StringFilter objects (got null) (line 1)`},
+		{`{"CreatedAt":[{}]}`, `CreatedAt[0]: needs Start and/or End, or DateRange (line 1)`},
+	}
+	for _, c := range cases {
+		_, err := FromJSON([]byte(c.in))
+		if err == nil || err.Error() != c.want {
+			t.Errorf("FromJSON(%s):\n got %v\nwant %s", c.in, err, c.want)
+		}
+	}
+}
