@@ -5,9 +5,22 @@
 // from field names (SeverityLabel, ResourceTags, UpdatedAt, ...) to lists of
 // StringFilter, NumberFilter, DateFilter or MapFilter objects, so the value
 // of `aws securityhub get-findings --filters '{...}'` works unchanged in JSON
-// or YAML. Fields are AND-ed; the filters of one field combine as the AWS
-// reference describes (see compileStrings and compileMaps). Parsing compiles
-// the filter once so Match is cheap and does not allocate.
+// or YAML. SupportedFields lists the fields hubtriage evaluates.
+//
+// Semantics follow the AWS API reference. Fields are AND-ed. Within a string
+// field, EQUALS, PREFIX and CONTAINS are OR-ed, NOT_EQUALS,
+// PREFIX_NOT_EQUALS and NOT_CONTAINS are AND-ed, and both together mean
+// (any positive) AND (all negatives); the combinations AWS rejects
+// (CONTAINS with NOT_CONTAINS, EQUALS with NOT_EQUALS or PREFIX_NOT_EQUALS)
+// are parse errors. Comparisons are case-sensitive. A field with several
+// values (Type, and ResourceType/ResourceId/... over all resources) matches a
+// positive comparison if any value does and a negative one if none is
+// excluded; an absent value satisfies only negative comparisons. Several
+// NumberFilters or DateFilters on one field are alternatives. MapFilters are
+// grouped by Key: OR/AND as for strings within a key, AND across keys.
+// ResourceTags looks at the tags of every resource.
+//
+// Parsing compiles the filter once so Match is cheap and does not allocate.
 package filter
 
 import (
