@@ -79,6 +79,9 @@ type pendingFinding struct {
 // being sent. Findings Security Hub rejects with a retryable code (see
 // Options.RetryableFailure) are resent after a backoff, up to MaxAttempts
 // times in all; the rest are reported with Security Hub's code and message.
+// A failed finding is not resent when a later version of it (same
+// ProductArn and Id) was also passed to this call, so an old version never
+// overwrites a newer one; it is reported with its failure instead.
 //
 // Import returns an error only when a request fails after its retries (or
 // ctx ends); the findings of that request and of every later one are then
@@ -95,6 +98,7 @@ func (c *Client) Import(ctx context.Context, findings [][]byte) (ImportResult, e
 		}
 		pending = append(pending, p)
 	}
+	latest := latestVersions(pending)
 	for attempt := 1; len(pending) > 0; attempt++ {
 		if attempt > 1 {
 			if err := c.backoffFailures(ctx, attempt-1, len(pending)); err != nil {
@@ -102,7 +106,7 @@ func (c *Client) Import(ctx context.Context, findings [][]byte) (ImportResult, e
 				return res.sorted(), fmt.Errorf("import findings: %w", err)
 			}
 		}
-		retry, err := c.importRound(ctx, pending, attempt, &res)
+		retry, err := c.importRound(ctx, pending, attempt, latest, &res)
 		if err != nil {
 			return res.sorted(), err
 		}
@@ -113,7 +117,8 @@ func (c *Client) Import(ctx context.Context, findings [][]byte) (ImportResult, e
 
 // importRound sends pending in batches once and returns the findings to
 // resend. Final failures and successes are recorded in res.
-func (c *Client) importRound(ctx context.Context, pending []pendingFinding, attempt int, res *ImportResult) ([]pendingFinding, error) {
+func (c *Client) importRound(ctx context.Context, pending []pendingFinding, attempt int,
+	latest map[FindingRef]int, res *ImportResult) ([]pendingFinding, error) {
 	var retry []pendingFinding
 	batches := packBatches(pending)
 	for b, batch := range batches {
@@ -126,21 +131,46 @@ func (c *Client) importRound(ctx context.Context, pending []pendingFinding, atte
 			res.Failed = append(res.Failed, failAll(retry, err)...)
 			return nil, fmt.Errorf("import findings: batch %d of %d (%d findings): %w", b+1, len(batches), len(batch), err)
 		}
-		failed, unmatched := matchFailures(batch, out.FailedFindings)
-		res.Failed = append(res.Failed, unmatched...)
-		for _, p := range batch {
-			f, ok := failed[p.index]
-			switch {
-			case !ok:
-				res.Imported++
-			case c.opts.RetryableFailure(f.ErrorCode) && attempt < c.opts.MaxAttempts:
-				retry = append(retry, p)
-			default:
-				res.Failed = append(res.Failed, f)
-			}
-		}
+		retry = append(retry, c.settle(batch, out.FailedFindings, attempt, latest, res)...)
 	}
 	return retry, nil
+}
+
+// settle records the outcome of one accepted request in res and returns the
+// findings of batch to resend.
+func (c *Client) settle(batch []pendingFinding, entries []types.ImportFindingsError, attempt int,
+	latest map[FindingRef]int, res *ImportResult) []pendingFinding {
+	var retry []pendingFinding
+	failed, unmatched := matchFailures(batch, entries)
+	res.Failed = append(res.Failed, unmatched...)
+	for _, p := range batch {
+		f, ok := failed[p.index]
+		switch {
+		case !ok:
+			res.Imported++
+		case !c.opts.RetryableFailure(f.ErrorCode) || attempt == c.opts.MaxAttempts:
+			res.Failed = append(res.Failed, f)
+		case latest[p.ref()] != p.index:
+			f.ErrorMessage += " (not resent: a later version of this finding was passed to the same Import)"
+			res.Failed = append(res.Failed, f)
+		default:
+			retry = append(retry, p)
+		}
+	}
+	return retry
+}
+
+// ref is the finding's identity in Security Hub.
+func (p pendingFinding) ref() FindingRef { return FindingRef{ProductArn: p.productArn, ID: p.id} }
+
+// latestVersions maps each finding identity to the input position of its
+// last version.
+func latestVersions(pending []pendingFinding) map[FindingRef]int {
+	latest := make(map[FindingRef]int, len(pending))
+	for _, p := range pending {
+		latest[p.ref()] = p.index
+	}
+	return latest
 }
 
 // backoffFailures waits before resending findings Security Hub reported as

@@ -289,3 +289,31 @@ func TestImportCancelledMidway(t *testing.T) {
 		t.Fatalf("server stores %d findings, want 100", got)
 	}
 }
+
+func TestImportNeverResendsAnOlderVersion(t *testing.T) {
+	srv := shtest.New(t)
+	c, _, _ := testClient(t, srv.AWSConfig(), nil)
+	v1 := synthetic(t, "ver", 1, 0)[0]
+	v2 := []byte(strings.Replace(string(v1), `"Title":"`, `"Title":"v2 `, 1))
+	id := idOf(t, v1)
+	// The first send of the Id (v1, batch 1) fails retryably; v2 (batch 2)
+	// is accepted. Resending v1 would overwrite v2.
+	srv.FailFinding(shtest.BatchImportFindings, id, "InternalFailure", "try later", 1)
+
+	res, err := c.Import(context.Background(), [][]byte{v1, v2})
+	if err != nil {
+		t.Fatalf("Import: %v", err)
+	}
+	checkAccounted(t, res, 2)
+	if res.Imported != 1 || len(res.Failed) != 1 || res.Failed[0].Index != 0 ||
+		!strings.Contains(res.Failed[0].ErrorMessage, "not resent: a later version") {
+		t.Fatalf("result %+v, want v2 imported and v1 reported as not resent", res)
+	}
+	stored, _ := srv.Finding("arn:aws::securityhub:us-east-1::product/aws/guardduty", id)
+	if !strings.Contains(string(stored), `"Title":"v2 `) {
+		t.Fatalf("stored finding is not v2: %.200s", stored)
+	}
+	if res.Requests != 2 {
+		t.Fatalf("%d requests, want 2 (one per version, no resend)", res.Requests)
+	}
+}

@@ -249,10 +249,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, rec, f.status, f.code, "shtest: injected failure")
 		return
 	}
-	var (
-		resp   any
-		status = http.StatusOK
-	)
+	var resp any
 	switch op {
 	case GetFindings:
 		resp, rec.Filters, err = s.getFindings(body)
@@ -265,7 +262,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, rec, http.StatusBadRequest, "InvalidInputException", err.Error())
 		return
 	}
-	s.reply(w, rec, status, resp)
+	s.reply(w, rec, http.StatusOK, resp)
 }
 
 // takeFault pops the next injected failure of op.
