@@ -1,0 +1,414 @@
+package correlate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"hubtriage/asff"
+	"hubtriage/store"
+)
+
+// Options configures an Engine.
+type Options struct {
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Account is the account whose Security Hub imports the correlated
+	// findings, used in their ProductArn (product/<Account>/default);
+	// empty means the resource's own account.
+	Account string
+	// Region, Partition and ResourceAccount are used when neither the
+	// resource nor its findings say (default partition "aws").
+	Region, Partition, ResourceAccount string
+}
+
+// Engine evaluates correlation rules as findings arrive. It is safe for
+// concurrent use by many goroutines and, with a shared store, many
+// processes: the last emitted state of each rule and resource is written
+// with a conditional put, so one state change is emitted once.
+type Engine struct {
+	rules []*Rule
+	idx   store.Index
+	opt   Options
+	// types are the resource types some condition is on (join or via).
+	types map[string]bool
+	// relationWindow is the longest window of rules with via conditions;
+	// zero when no rule needs relations.
+	relationWindow time.Duration
+}
+
+// Result is one correlated finding whose set of contributing findings
+// changed: newly satisfied, changed, or ARCHIVED because none counts any more.
+type Result struct {
+	Rule string
+	// Resource is the joined resource: its ARN when known, else its id.
+	Resource string
+	// Finding is the correlated finding as ASFF JSON, ready for BatchImportFindings.
+	Finding []byte
+	// Contributing lists every contributing finding (RelatedFindings holds
+	// at most 10 of them), ordered by ProductArn and Id.
+	Contributing []asff.RelatedFinding
+	Archived     bool
+
+	commit commit
+}
+
+// maxAttempts bounds re-evaluations after conditional-write conflicts.
+const maxAttempts = 8
+
+// ErrContention is returned when a resource's state kept changing under
+// concurrent writers; the caller may retry the finding.
+var ErrContention = errors.New("correlation state kept changing under concurrent writers")
+
+// New returns an Engine evaluating rules over idx.
+func New(rules []*Rule, idx store.Index, opt Options) *Engine {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Partition == "" {
+		opt.Partition = "aws"
+	}
+	e := &Engine{rules: rules, idx: idx, opt: opt, types: map[string]bool{}}
+	for _, r := range rules {
+		e.types[r.Join] = true
+		for _, c := range r.Conditions {
+			if c.Via != "" {
+				e.types[c.Via] = true
+				e.relationWindow = max(e.relationWindow, r.Window)
+			}
+		}
+	}
+	return e
+}
+
+// Rules returns the engine's rules.
+func (e *Engine) Rules() []*Rule { return e.rules }
+
+// Observe indexes f on the resources it names (or removes it when it is no
+// longer active or no longer satisfies any condition), records the
+// relations it carries, re-evaluates only the resources it touched, and
+// returns the correlated findings whose contributing set changed, ordered
+// by rule and resource. Its cost grows with the findings on those
+// resources, never with the size of the index. hubtriage's own correlated
+// findings are ignored (IsOwn).
+//
+// The emitted state is recorded before Observe returns; a caller that fails
+// to import a Result calls Rollback so a later observation emits it again.
+func (e *Engine) Observe(ctx context.Context, f *asff.Finding) ([]Result, error) {
+	if IsOwn(f) || len(e.rules) == 0 {
+		return nil, nil
+	}
+	now := e.opt.Now()
+	refs := refsOf(f)
+	touched, err := e.index(ctx, f, refs, now)
+	if err != nil {
+		return nil, err
+	}
+	if e.relationWindow > 0 {
+		if err := e.relate(ctx, f, refs, now, touched); err != nil {
+			return nil, err
+		}
+	}
+	targets, err := e.affected(ctx, touched, now)
+	if err != nil {
+		return nil, err
+	}
+	var out []Result
+	for _, t := range targets {
+		res, err := e.settle(ctx, t.rule, t.res)
+		if err != nil {
+			return out, err
+		}
+		if res != nil {
+			out = append(out, *res)
+		}
+	}
+	return out, nil
+}
+
+// index writes or removes f's entry on every resource of a type some rule
+// uses, and returns the resources whose index it is (or was) part of.
+func (e *Engine) index(ctx context.Context, f *asff.Finding, refs []Ref, now time.Time) (map[string]Ref, error) {
+	touched := map[string]Ref{}
+	var matched []condMatch
+	if f.Active() {
+		matched = e.match(f, now)
+	}
+	key := findingKey(f.ProductArn, f.ID)
+	for _, ref := range refs {
+		if !e.types[ref.Type] {
+			continue
+		}
+		m, window := matchesOn(matched, ref.Type)
+		x := newIndexed(f, ref, m, now)
+		var expires time.Time
+		if x != nil {
+			expires = x.Seen.Add(window)
+		}
+		hit, err := putIndexed(ctx, e.idx, ref, key, x, expires, now)
+		if err != nil {
+			return nil, err
+		}
+		if hit {
+			touched[ref.Key()] = ref
+		}
+	}
+	return touched, nil
+}
+
+// condMatch is one condition f satisfies.
+type condMatch struct {
+	rule   *Rule
+	cond   *Cond
+	target string   // resource type the condition is on
+	values []string // distinct_by values
+}
+
+// match evaluates every condition's filter on f once.
+func (e *Engine) match(f *asff.Finding, now time.Time) []condMatch {
+	var out []condMatch
+	for _, r := range e.rules {
+		for i := range r.Conditions {
+			c := &r.Conditions[i]
+			if !c.Filter.Match(f, now) {
+				continue
+			}
+			m := condMatch{rule: r, cond: c, target: firstNonEmpty(c.Via, r.Join), values: []string{}}
+			if c.distinct != nil {
+				m.values = c.distinct.values(f.Raw)
+			}
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// matchesOn selects the matches on resources of type typ, as stored in the
+// index, and the longest window among their rules.
+func matchesOn(matched []condMatch, typ string) (map[string]map[string][]string, time.Duration) {
+	var m map[string]map[string][]string
+	var window time.Duration
+	for _, x := range matched {
+		if x.target != typ {
+			continue
+		}
+		if m == nil {
+			m = map[string]map[string][]string{}
+		}
+		if m[x.rule.Name] == nil {
+			m[x.rule.Name] = map[string][]string{}
+		}
+		m[x.rule.Name][x.cond.Name] = x.values
+		window = max(window, x.rule.Window)
+	}
+	return m, window
+}
+
+// relate records the instance/security-group relations f carries; an
+// instance that gained a relation is re-evaluated.
+func (e *Engine) relate(ctx context.Context, f *asff.Finding, refs []Ref, now time.Time, touched map[string]Ref) error {
+	expires := eventTime(f, now).Add(e.relationWindow)
+	if !expires.After(now) {
+		return nil
+	}
+	for _, rel := range relationsOf(f, refs) {
+		isNew, err := putRelation(ctx, e.idx, rel, expires, now)
+		if err != nil {
+			return err
+		}
+		if isNew {
+			touched[rel.instance.Key()] = rel.instance
+		}
+	}
+	return nil
+}
+
+// target is one rule to evaluate on one resource.
+type target struct {
+	rule *Rule
+	res  Ref
+}
+
+// affected lists the (rule, resource) pairs the touched resources feed:
+// rules joined on a touched resource, and rules with a via condition on a
+// touched resource, for every resource related to it. Ordered by rule and
+// resource key.
+func (e *Engine) affected(ctx context.Context, touched map[string]Ref, now time.Time) ([]target, error) {
+	seen := map[[2]string]bool{}
+	var out []target
+	add := func(r *Rule, res Ref) {
+		k := [2]string{r.Name, res.Key()}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, target{r, res})
+		}
+	}
+	for _, k := range sortedKeys(touched) {
+		ref := touched[k]
+		var related []Ref
+		loaded := false
+		for _, r := range e.rules {
+			if r.Join == ref.Type {
+				add(r, ref)
+			}
+			if !r.hasVia(ref.Type) {
+				continue
+			}
+			if !loaded {
+				var err error
+				if related, err = readRelated(ctx, e.idx, ref.Key(), now); err != nil {
+					return nil, err
+				}
+				loaded = true
+			}
+			for _, rel := range related {
+				if rel.Type == r.Join {
+					add(r, rel)
+				}
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].rule.Name != out[j].rule.Name {
+			return out[i].rule.Name < out[j].rule.Name
+		}
+		return out[i].res.Key() < out[j].res.Key()
+	})
+	return out, nil
+}
+
+// hasVia reports whether a condition of r is on related resources of type typ.
+func (r *Rule) hasVia(typ string) bool {
+	for _, c := range r.Conditions {
+		if c.Via == typ {
+			return true
+		}
+	}
+	return false
+}
+
+// settle evaluates rule r on res and records and returns the change, if
+// any, retrying when a concurrent writer changed the state first.
+func (e *Engine) settle(ctx context.Context, r *Rule, res Ref) (*Result, error) {
+	for range maxAttempts {
+		now := e.opt.Now()
+		ev, err := e.evaluate(ctx, r, res, now)
+		if err != nil {
+			return nil, err
+		}
+		result, err := e.decide(ctx, r, res, ev, now)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		return result, err
+	}
+	return nil, fmt.Errorf("rule %s on %s: %w", r.Name, res.Key(), ErrContention)
+}
+
+// evaluation is what the index says about one rule on one resource now.
+type evaluation struct {
+	satisfied bool
+	// contrib are the findings satisfying some condition, by key.
+	contrib []*indexed
+	// byCond lists, per condition, its findings (ordered by key) and the
+	// distinct values they carry.
+	byCond   map[string][]*indexed
+	distinct map[string][]string
+}
+
+// evaluate reads the resource's findings (and those of related resources
+// for via conditions) and tallies each condition within the rule's window.
+func (e *Engine) evaluate(ctx context.Context, r *Rule, res Ref, now time.Time) (evaluation, error) {
+	own, err := readIndexed(ctx, e.idx, res.Key(), now)
+	if err != nil {
+		return evaluation{}, err
+	}
+	via := map[string][]*indexed{}
+	for _, c := range r.Conditions {
+		if c.Via == "" || via[c.Via] != nil {
+			continue
+		}
+		if via[c.Via], err = e.readVia(ctx, res, c.Via, now); err != nil {
+			return evaluation{}, err
+		}
+	}
+	since := now.Add(-r.Window)
+	counting := map[string]*indexed{}
+	for _, c := range r.Conditions {
+		src := own
+		if c.Via != "" {
+			src = via[c.Via]
+		}
+		for _, x := range src {
+			if _, ok := x.Matches[r.Name][c.Name]; ok && x.Seen.After(since) {
+				counting[x.key()] = x
+			}
+		}
+	}
+	ev := collect(r, counting)
+	ev.satisfied = true
+	for _, c := range r.Conditions {
+		n := len(ev.byCond[c.Name])
+		if c.distinct != nil {
+			n = len(ev.distinct[c.Name])
+		}
+		ev.satisfied = ev.satisfied && n >= c.MinCount
+	}
+	return ev, nil
+}
+
+// collect groups findings by the conditions of r they satisfy, ordered by
+// key, with each condition's distinct values sorted.
+func collect(r *Rule, xs map[string]*indexed) evaluation {
+	ev := evaluation{byCond: map[string][]*indexed{}, distinct: map[string][]string{}}
+	for _, k := range sortedKeys(xs) {
+		x := xs[k]
+		ev.contrib = append(ev.contrib, x)
+		for _, c := range r.Conditions {
+			vals, ok := x.Matches[r.Name][c.Name]
+			if !ok {
+				continue
+			}
+			ev.byCond[c.Name] = append(ev.byCond[c.Name], x)
+			for _, v := range vals {
+				if !slices.Contains(ev.distinct[c.Name], v) {
+					ev.distinct[c.Name] = append(ev.distinct[c.Name], v)
+				}
+			}
+		}
+	}
+	for _, vals := range ev.distinct {
+		sort.Strings(vals)
+	}
+	return ev
+}
+
+// readVia returns the findings on every resource of type typ related to
+// res, each finding once, ordered by key.
+func (e *Engine) readVia(ctx context.Context, res Ref, typ string, now time.Time) ([]*indexed, error) {
+	related, err := readRelated(ctx, e.idx, res.Key(), now)
+	if err != nil {
+		return nil, err
+	}
+	byKey := map[string]*indexed{}
+	for _, rel := range related {
+		if rel.Type != typ {
+			continue
+		}
+		xs, err := readIndexed(ctx, e.idx, rel.Key(), now)
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range xs {
+			byKey[x.key()] = x
+		}
+	}
+	out := make([]*indexed, 0, len(byKey))
+	for _, k := range sortedKeys(byKey) {
+		out = append(out, byKey[k])
+	}
+	return out, nil
+}

@@ -1,0 +1,211 @@
+package correlate
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	json "github.com/goccy/go-json"
+
+	"hubtriage/asff"
+	"hubtriage/store"
+)
+
+// Layout of the correlation data in store.Index. Every partition is one
+// resource, so evaluating a resource reads only its own partitions.
+const (
+	// partFindings + resource key: one entry per finding that satisfies a
+	// condition of some rule on that resource, sorted by finding key.
+	partFindings = "corr/f/"
+	// partRelations + resource key: one entry per related resource (an
+	// instance's security groups, a security group's instances).
+	partRelations = "corr/rel/"
+	// partState + resource key: one entry per rule, the last emitted state.
+	partState = "corr/state/"
+)
+
+// indexed is the value of a findings-partition entry: what templates and
+// the correlated finding need to know about a contributing finding, and
+// which conditions it satisfies on this resource.
+type indexed struct {
+	ProductArn  string    `json:"p"`
+	ID          string    `json:"i"`
+	ProductName string    `json:"n,omitempty"`
+	Title       string    `json:"t,omitempty"`
+	Types       []string  `json:"y,omitempty"`
+	Severity    string    `json:"s,omitempty"`
+	First       time.Time `json:"f"`
+	Seen        time.Time `json:"at"`
+	// Resource is the resource as this finding names it.
+	Resource Ref `json:"r"`
+	// Matches maps rule name -> condition name -> the condition's distinct
+	// values in this finding (empty without distinct_by).
+	Matches map[string]map[string][]string `json:"m"`
+}
+
+// findingKey is the sort key of a finding: its Security Hub identity.
+func findingKey(productArn, id string) string { return productArn + "|" + id }
+
+// key is the entry's finding key.
+func (x *indexed) key() string { return findingKey(x.ProductArn, x.ID) }
+
+// maxTitle bounds the title kept for templates.
+const maxIndexedTitle = 256
+
+// newIndexed builds the index value of f on ref, or nil when it matches nothing.
+func newIndexed(f *asff.Finding, ref Ref, m map[string]map[string][]string, now time.Time) *indexed {
+	if len(m) == 0 {
+		return nil
+	}
+	return &indexed{
+		ProductArn: f.ProductArn, ID: f.ID, ProductName: f.ProductName,
+		Title: truncate(f.Title, maxIndexedTitle), Types: f.Types, Severity: f.Severity.Label,
+		First: firstObserved(f, now), Seen: eventTime(f, now), Resource: ref, Matches: m,
+	}
+}
+
+// eventTime is when the finding was last observed: LastObservedAt, else
+// UpdatedAt, else CreatedAt, else now. A time in the future counts as now.
+func eventTime(f *asff.Finding, now time.Time) time.Time {
+	t := firstTime(f.LastObservedAt, f.UpdatedAt, f.CreatedAt, now)
+	if t.After(now) {
+		return now
+	}
+	return t
+}
+
+// firstObserved is FirstObservedAt, else CreatedAt, else the event time.
+func firstObserved(f *asff.Finding, now time.Time) time.Time {
+	t := firstTime(f.FirstObservedAt, f.CreatedAt, eventTime(f, now))
+	if t.After(now) {
+		return now
+	}
+	return t
+}
+
+func firstTime(ts ...time.Time) time.Time {
+	for _, t := range ts {
+		if !t.IsZero() {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}
+
+// putIndexed writes, replaces or deletes (x nil) the entry of a finding on
+// ref. It reports whether the finding is or was indexed there, i.e.
+// whether the resource must be re-evaluated.
+func putIndexed(ctx context.Context, idx store.Index, ref Ref, key string, x *indexed, expires, now time.Time) (bool, error) {
+	part := partFindings + ref.Key()
+	old, err := idx.GetEntry(ctx, part, key, now)
+	existed := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return false, fmt.Errorf("read correlation index %s: %w", part, err)
+	}
+	if x == nil {
+		if !existed {
+			return false, nil
+		}
+		if err := idx.Delete(ctx, part, key); err != nil {
+			return false, fmt.Errorf("delete from correlation index %s: %w", part, err)
+		}
+		return true, nil
+	}
+	val, err := json.Marshal(x)
+	if err != nil {
+		return false, fmt.Errorf("encode correlation index entry: %w", err)
+	}
+	if existed && bytes.Equal(old.Value, val) && old.ExpiresAt.Equal(expires) {
+		return true, nil
+	}
+	if err := idx.Put(ctx, store.Entry{Partition: part, Sort: key, Value: val, ExpiresAt: expires}); err != nil {
+		return false, fmt.Errorf("write correlation index %s: %w", part, err)
+	}
+	return true, nil
+}
+
+// readIndexed returns the findings indexed on the resource with key rkey.
+func readIndexed(ctx context.Context, idx store.Index, rkey string, now time.Time) ([]*indexed, error) {
+	part := partFindings + rkey
+	entries, err := idx.Entries(ctx, part, now)
+	if err != nil {
+		return nil, fmt.Errorf("read correlation index %s: %w", part, err)
+	}
+	out := make([]*indexed, 0, len(entries))
+	for _, e := range entries {
+		var x indexed
+		if err := json.Unmarshal(e.Value, &x); err != nil {
+			return nil, fmt.Errorf("decode correlation index %s entry %q: %w", part, e.Sort, err)
+		}
+		out = append(out, &x)
+	}
+	return out, nil
+}
+
+// relateSlack avoids rewriting a relation on every finding: one is only
+// refreshed when its expiry moves by more than this.
+const relateSlack = 24 * time.Hour
+
+// putRelation records, both ways, that the instance uses the group until
+// expires. It reports whether the relation is new.
+func putRelation(ctx context.Context, idx store.Index, rel relation, expires, now time.Time) (bool, error) {
+	isNew := false
+	for _, side := range [][2]Ref{{rel.instance, rel.group}, {rel.group, rel.instance}} {
+		part := partRelations + side[0].Key()
+		old, err := idx.GetEntry(ctx, part, side[1].Key(), now)
+		switch {
+		case err == nil && !old.ExpiresAt.Before(expires.Add(-relateSlack)):
+			continue
+		case err == nil:
+		case errors.Is(err, store.ErrNotFound):
+			isNew = true
+		default:
+			return false, fmt.Errorf("read relation %s: %w", part, err)
+		}
+		val, err := json.Marshal(side[1])
+		if err != nil {
+			return false, fmt.Errorf("encode relation: %w", err)
+		}
+		e := store.Entry{Partition: part, Sort: side[1].Key(), Value: val, ExpiresAt: expires}
+		if err := idx.Put(ctx, e); err != nil {
+			return false, fmt.Errorf("write relation %s: %w", part, err)
+		}
+	}
+	return isNew, nil
+}
+
+// readRelated returns the resources related to the one with key rkey.
+func readRelated(ctx context.Context, idx store.Index, rkey string, now time.Time) ([]Ref, error) {
+	part := partRelations + rkey
+	entries, err := idx.Entries(ctx, part, now)
+	if err != nil {
+		return nil, fmt.Errorf("read relations %s: %w", part, err)
+	}
+	out := make([]Ref, 0, len(entries))
+	for _, e := range entries {
+		var r Ref
+		if err := json.Unmarshal(e.Value, &r); err != nil {
+			return nil, fmt.Errorf("decode relation %s entry %q: %w", part, e.Sort, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// truncate cuts s to at most n bytes on a rune boundary, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const mark = "…"
+	cut := n - len(mark)
+	for cut > 0 && !isRuneStart(s[cut]) {
+		cut--
+	}
+	return strings.TrimRight(s[:cut], " ") + mark
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -1,0 +1,157 @@
+// Package memindex is an in-memory store.Index, for rule tests and for
+// dry runs that must not write the real store: New starts empty, Overlay
+// reads through to a real index and keeps its own writes in memory.
+package memindex
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sort"
+	"sync"
+	"time"
+
+	"hubtriage/store"
+)
+
+// Index is an in-memory store.Index. It is safe for concurrent use.
+type Index struct {
+	mu   sync.Mutex
+	base store.Index // nil: nothing underneath
+	// parts holds this layer's writes; a nil *store.Entry is a deletion
+	// that hides the base entry.
+	parts map[string]map[string]*store.Entry
+	// now is the clock PutIf judges expiry by (the other methods take now).
+	now func() time.Time
+}
+
+var _ store.Index = (*Index)(nil)
+
+// New returns an empty index.
+func New() *Index { return &Index{parts: map[string]map[string]*store.Entry{}, now: time.Now} }
+
+// WithClock makes PutIf judge whether an entry has expired by now instead
+// of the wall clock, for tests that simulate time. It returns x.
+func (x *Index) WithClock(now func() time.Time) *Index {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.now = now
+	return x
+}
+
+// Overlay returns an index that reads base where it has not written itself
+// and never writes base: a dry run sees the real state and its own effects.
+func Overlay(base store.Index) *Index {
+	x := New()
+	x.base = base
+	return x
+}
+
+func live(e *store.Entry, now time.Time) bool {
+	return e != nil && (e.ExpiresAt.IsZero() || e.ExpiresAt.After(now))
+}
+
+// Put writes or replaces an entry.
+func (x *Index) Put(_ context.Context, e store.Entry) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.set(e.Partition, e.Sort, &e)
+	return nil
+}
+
+func (x *Index) set(part, sort string, e *store.Entry) {
+	if e != nil {
+		c := *e
+		c.Value = bytes.Clone(e.Value)
+		e = &c
+	}
+	p := x.parts[part]
+	if p == nil {
+		p = map[string]*store.Entry{}
+		x.parts[part] = p
+	}
+	p[sort] = e
+}
+
+// PutIf writes e only if the current live value equals prev (nil: no live entry).
+func (x *Index) PutIf(ctx context.Context, e store.Entry, prev []byte) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	cur, err := x.get(ctx, e.Partition, e.Sort, x.now())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if prev != nil {
+			return store.ErrConflict
+		}
+	case err != nil:
+		return err
+	case prev == nil || !bytes.Equal(cur.Value, prev):
+		return store.ErrConflict
+	}
+	x.set(e.Partition, e.Sort, &e)
+	return nil
+}
+
+// GetEntry returns the live entry or store.ErrNotFound.
+func (x *Index) GetEntry(ctx context.Context, part, sort string, now time.Time) (store.Entry, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.get(ctx, part, sort, now)
+}
+
+func (x *Index) get(ctx context.Context, part, sort string, now time.Time) (store.Entry, error) {
+	if e, ok := x.parts[part][sort]; ok {
+		if !live(e, now) {
+			return store.Entry{}, store.ErrNotFound
+		}
+		c := *e
+		c.Value = bytes.Clone(e.Value)
+		return c, nil
+	}
+	if x.base == nil {
+		return store.Entry{}, store.ErrNotFound
+	}
+	return x.base.GetEntry(ctx, part, sort, now)
+}
+
+// Entries returns the partition's live entries ordered by Sort.
+func (x *Index) Entries(ctx context.Context, part string, now time.Time) ([]store.Entry, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	merged := map[string]store.Entry{}
+	if x.base != nil {
+		under, err := x.base.Entries(ctx, part, now)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range under {
+			merged[e.Sort] = e
+		}
+	}
+	for k, e := range x.parts[part] {
+		delete(merged, k)
+		if live(e, now) {
+			c := *e
+			c.Value = bytes.Clone(e.Value)
+			merged[k] = c
+		}
+	}
+	out := make([]store.Entry, 0, len(merged))
+	for _, e := range merged {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Sort < out[j].Sort })
+	return out, nil
+}
+
+// Delete removes an entry; idempotent.
+func (x *Index) Delete(_ context.Context, part, sort string) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.base == nil {
+		delete(x.parts[part], sort)
+		return nil
+	}
+	x.set(part, sort, nil)
+	return nil
+}

@@ -1,0 +1,177 @@
+package correlate
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+
+	json "github.com/goccy/go-json"
+
+	"hubtriage/asff"
+)
+
+// supportedVia reports whether hubtriage extracts the relation a via
+// condition needs: today, the security groups attached to an instance.
+func supportedVia(join, via string) bool {
+	return join == typeInstance && via == typeSecurityGroup
+}
+
+// relation says that an instance uses a security group.
+type relation struct {
+	instance, group Ref
+}
+
+var (
+	// GuardDuty flattens instanceDetails into ProductFields keys like
+	// .../resource/instanceDetails/networkInterfaces/0/securityGroups/0/groupId.
+	pfGroupRE    = regexp.MustCompile(`(?i)networkInterfaces/\d+/securityGroups/\d+/groupId$`)
+	pfInstanceRE = regexp.MustCompile(`(?i)instanceDetails/instanceId$`)
+)
+
+// Inspector Classic network reachability findings name the instance and the
+// security group that opens it.
+const (
+	pfInspectorGroup    = "attributes/SECURITY_GROUP"
+	pfInspectorInstance = "attributes/INSTANCE_ID"
+)
+
+// relationsOf returns the instance-to-security-group relations f carries:
+// security groups in an instance resource's Details (SecurityGroups or
+// NetworkInterfaces[].SecurityGroups), network interface resources with an
+// attached instance, GuardDuty's flattened instanceDetails ProductFields,
+// Inspector Classic reachability attributes, and findings that list both
+// an instance and security groups as resources.
+func relationsOf(f *asff.Finding, refs []Ref) []relation {
+	var instances, groups []Ref
+	var out []relation
+	for i, r := range f.Resources {
+		switch r.Type {
+		case typeInstance:
+			groups = appendRefs(groups, f, typeSecurityGroup, detailGroups(r.Details, "AwsEc2Instance")...)
+		case "AwsEc2NetworkInterface":
+			inst, gs := eniRelation(r.Details)
+			for _, g := range appendRefs(nil, f, typeSecurityGroup, gs...) {
+				for _, in := range appendRefs(nil, f, typeInstance, inst) {
+					out = append(out, relation{in, withResource(g, f.Resources[i])})
+				}
+			}
+		}
+	}
+	for _, r := range refs {
+		switch r.Type {
+		case typeInstance:
+			instances = appendRef(instances, r)
+		case typeSecurityGroup:
+			groups = appendRef(groups, r)
+		}
+	}
+	instances, groups = productFieldRelations(f, instances, groups)
+	for _, in := range instances {
+		for _, g := range groups {
+			out = append(out, relation{in, g})
+		}
+	}
+	return out
+}
+
+// productFieldRelations adds the instances and groups named in ProductFields.
+func productFieldRelations(f *asff.Finding, instances, groups []Ref) ([]Ref, []Ref) {
+	for _, k := range sortedKeys(f.ProductFields) {
+		v := f.ProductFields[k]
+		switch {
+		case pfGroupRE.MatchString(k) || k == pfInspectorGroup:
+			groups = appendRefs(groups, f, typeSecurityGroup, v)
+		case pfInstanceRE.MatchString(k) || k == pfInspectorInstance:
+			instances = appendRefs(instances, f, typeInstance, v)
+		}
+	}
+	return instances, groups
+}
+
+// appendRefs normalises ids of type typ and appends those of that type.
+func appendRefs(refs []Ref, f *asff.Finding, typ string, ids ...string) []Ref {
+	for _, id := range ids {
+		if ref, ok := refOf(asff.Resource{Type: typ, ID: id}, f); ok && ref.Type == typ {
+			refs = appendRef(refs, ref)
+		}
+	}
+	return refs
+}
+
+func appendRef(refs []Ref, r Ref) []Ref {
+	if slices.ContainsFunc(refs, func(x Ref) bool { return x.Key() == r.Key() }) {
+		return refs
+	}
+	return append(refs, r)
+}
+
+func withResource(r Ref, res asff.Resource) Ref {
+	r.Region = firstNonEmpty(res.Region, r.Region)
+	return r
+}
+
+// detailGroups reads security group ids under Details[kind]: SecurityGroups
+// (strings or {GroupId}) and NetworkInterfaces[].SecurityGroups.
+func detailGroups(details []byte, kind string) []string {
+	if len(details) == 0 || !strings.Contains(string(details), "roup") {
+		return nil
+	}
+	var d map[string]struct {
+		SecurityGroups    []groupRef `json:"SecurityGroups"`
+		NetworkInterfaces []struct {
+			SecurityGroups []groupRef `json:"SecurityGroups"`
+		} `json:"NetworkInterfaces"`
+	}
+	if json.Unmarshal(details, &d) != nil {
+		return nil
+	}
+	x := d[kind]
+	var out []string
+	for _, g := range x.SecurityGroups {
+		out = append(out, g.id)
+	}
+	for _, ni := range x.NetworkInterfaces {
+		for _, g := range ni.SecurityGroups {
+			out = append(out, g.id)
+		}
+	}
+	return out
+}
+
+// eniRelation reads an AwsEc2NetworkInterface's attached instance and groups.
+func eniRelation(details []byte) (string, []string) {
+	var d struct {
+		ENI struct {
+			Attachment struct {
+				InstanceID string `json:"InstanceId"`
+			} `json:"Attachment"`
+			SecurityGroups []groupRef `json:"SecurityGroups"`
+		} `json:"AwsEc2NetworkInterface"`
+	}
+	if len(details) == 0 || json.Unmarshal(details, &d) != nil || d.ENI.Attachment.InstanceID == "" {
+		return "", nil
+	}
+	var gs []string
+	for _, g := range d.ENI.SecurityGroups {
+		gs = append(gs, g.id)
+	}
+	return d.ENI.Attachment.InstanceID, gs
+}
+
+// groupRef is a security group written as "sg-..." or {"GroupId": "sg-..."}.
+type groupRef struct{ id string }
+
+func (g *groupRef) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		g.id = s
+		return nil
+	}
+	var o struct {
+		GroupID string `json:"GroupId"`
+	}
+	if json.Unmarshal(b, &o) == nil {
+		g.id = o.GroupID
+	}
+	return nil
+}
