@@ -1,0 +1,98 @@
+package bolt
+
+import (
+	"sync"
+
+	bbolt "go.etcd.io/bbolt"
+)
+
+// maxGroup bounds the writes one transaction commits.
+const maxGroup = 1024
+
+// groupCommit runs concurrent writes in shared transactions, one fsync
+// for the group. Unlike bbolt's Batch it waits on no timer: a lone write
+// commits at once, and writes arriving while a commit is in progress are
+// committed together by the next one. One waiting writer at a time leads:
+// it takes the queue and commits it, then hands the lead to the first
+// writer still queued.
+type groupCommit struct {
+	db      *bbolt.DB
+	mu      sync.Mutex
+	queue   []*write
+	leading bool
+}
+
+// write is one queued write transaction function and where its caller
+// waits: done gets its result, or lead tells it to commit the queue.
+type write struct {
+	fn   func(*bbolt.Tx) error
+	done chan error
+	lead chan struct{}
+}
+
+// run commits fn, alone or with concurrent writes. fn may run more than
+// once (when another write of its group fails), so it must set its results
+// afresh on every call and report dedup outcomes through them, not through
+// its error: an error means fn's changes are not committed.
+func (g *groupCommit) run(fn func(*bbolt.Tx) error) error {
+	w := &write{fn: fn, done: make(chan error, 1), lead: make(chan struct{}, 1)}
+	g.mu.Lock()
+	g.queue = append(g.queue, w)
+	if !g.leading {
+		g.leading = true
+		w.lead <- struct{}{}
+	}
+	g.mu.Unlock()
+	for {
+		select {
+		case err := <-w.done:
+			return err
+		case <-w.lead:
+			g.commitQueue()
+		}
+	}
+}
+
+// commitQueue commits the queued writes, then passes the lead on.
+func (g *groupCommit) commitQueue() {
+	g.mu.Lock()
+	n := min(len(g.queue), maxGroup)
+	group := g.queue[:n:n]
+	g.queue = g.queue[n:]
+	g.mu.Unlock()
+
+	g.commit(group)
+
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.queue) == 0 {
+		g.leading = false
+		return
+	}
+	g.queue[0].lead <- struct{}{}
+}
+
+// commit runs group in one transaction. A write whose fn fails gets its
+// error and is dropped; the others are run again without it.
+func (g *groupCommit) commit(group []*write) {
+	for len(group) > 0 {
+		failed := -1
+		err := g.db.Update(func(tx *bbolt.Tx) error {
+			for i, w := range group {
+				if err := w.fn(tx); err != nil {
+					failed = i
+					return err
+				}
+			}
+			return nil
+		})
+		if failed < 0 {
+			for _, w := range group {
+				w.done <- err // nil, or a commit failure all of them share
+			}
+			return
+		}
+		group[failed].done <- err
+		group = append(group[:failed:failed], group[failed+1:]...)
+	}
+}
