@@ -200,7 +200,9 @@ func TestRequestCarriesBothPartsRecipientsAndOverrides(t *testing.T) {
 		Content              struct {
 			Simple struct {
 				Subject struct{ Data, Charset string }
-				Body    struct{ Text, Html struct{ Data, Charset string } }
+				Body    struct {
+					Text, Html struct{ Data, Charset string }
+				}
 				Headers []struct{ Name, Value string }
 			}
 		}
