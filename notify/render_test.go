@@ -253,3 +253,16 @@ func TestRenderRejectsBadNotifications(t *testing.T) {
 		t.Errorf("unknown reason: err = %q, want ErrUnknownReason on one line", err)
 	}
 }
+
+func BenchmarkRender(b *testing.B) {
+	f := hostile()
+	f.Resources = append(f.Resources, f.Resources[0], f.Resources[0])
+	n := notify.Notification{Finding: f, Reason: notify.ReasonRenotify, Now: date("2024-02-01T00:00:00Z")}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := notify.Render(n); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "messages/s")
+}
