@@ -65,8 +65,9 @@ type Options struct {
 // Pipeline processes findings. It is safe to Run one Pipeline repeatedly,
 // and several Pipelines (goroutines or processes) on one store.
 type Pipeline struct {
-	opt Options
-	log *slog.Logger
+	opt    Options
+	log    *slog.Logger
+	shadow *shadow // dry runs only: what they would have recorded
 }
 
 // ErrNoRules is returned by New when no rule is configured.
@@ -93,7 +94,11 @@ func New(opt Options) (*Pipeline, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Pipeline{opt: opt, log: log}, nil
+	p := &Pipeline{opt: opt, log: log}
+	if opt.DryRun {
+		p.shadow = newShadow()
+	}
+	return p, nil
 }
 
 // dedupKey is the store key of one rule's view of one finding on one

@@ -306,15 +306,19 @@ func TestPartialChannelFailureRetriesOnlyFailedChannel(t *testing.T) {
 }
 
 func TestDryRunRecordsNothing(t *testing.T) {
-	f := decode(t, fixture(t, "findings/guardduty-ssh-bruteforce.json"))
+	raw := fixture(t, "findings/guardduty-ssh-bruteforce.json")
+	f := decode(t, raw)
 	st := openStore(t)
 	ch := &recorder{name: "secops"}
 	rules := []Rule{{Name: "all", Filter: &filter.Filters{}, Channels: []notify.Channel{ch}}}
-	dry, _ := New(Options{Rules: rules, Store: st, DryRun: true})
-	for range 2 {
-		if ds, _ := runAll(t, dry, f); decisions(ds) != "notify" {
-			t.Fatalf("dry run: %s", decisions(ds))
-		}
+	dry := func() *Pipeline {
+		p, _ := New(Options{Rules: rules, Store: st, DryRun: true})
+		return p
+	}
+	// Within one dry run, later copies see what earlier ones would have done.
+	ds, _ := runAll(t, dry(), f, f, withState(t, raw, "ARCHIVED"), f)
+	if got := decisions(ds); got != "notify,duplicate,resolved,recurrence" {
+		t.Fatalf("dry run: %s", got)
 	}
 	if ch.count() != 0 {
 		t.Fatal("dry run sent")
@@ -322,9 +326,12 @@ func TestDryRunRecordsNothing(t *testing.T) {
 	if _, err := st.Get(context.Background(), dedupKey("all", "secops", f)); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("dry run recorded state: %v", err)
 	}
+	if ds, _ := runAll(t, dry(), f); decisions(ds) != "notify" {
+		t.Fatalf("second dry run: %s", decisions(ds))
+	}
 	real, _ := New(Options{Rules: rules, Store: st})
 	runAll(t, real, f)
-	if ds, _ := runAll(t, dry, f); decisions(ds) != "duplicate" {
+	if ds, _ := runAll(t, dry(), f); decisions(ds) != "duplicate" {
 		t.Fatalf("dry run after real run: %s", decisions(ds))
 	}
 }

@@ -67,7 +67,7 @@ func (p *Pipeline) resolve(ctx context.Context, f *asff.Finding, now time.Time) 
 // resolveKey reads before writing so that the common case, an inactive
 // finding we never alerted on, costs no write.
 func (p *Pipeline) resolveKey(ctx context.Context, key string, now time.Time) (bool, error) {
-	rec, err := p.opt.Store.Get(ctx, key)
+	rec, err := p.get(ctx, key)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
@@ -78,6 +78,8 @@ func (p *Pipeline) resolveKey(ctx context.Context, key string, now time.Time) (b
 		return false, nil
 	}
 	if p.opt.DryRun {
+		rec.Key = key
+		p.shadow.resolved(rec, now)
 		return true, nil
 	}
 	return p.opt.Store.Resolve(ctx, key, now)
@@ -120,7 +122,8 @@ func (p *Pipeline) route(ctx context.Context, r Rule, f *asff.Finding, now time.
 // peek predicts what deliver would do, from the stored state alone.
 func (p *Pipeline) peek(ctx context.Context, r Rule, ch notify.Channel, f *asff.Finding, now time.Time) outcome {
 	o := outcome{channel: channelName(ch)}
-	rec, err := p.opt.Store.Get(ctx, dedupKey(r.Name, o.channel, f))
+	key := dedupKey(r.Name, o.channel, f)
+	rec, err := p.get(ctx, key)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		o.kind = store.KindNew
@@ -135,7 +138,18 @@ func (p *Pipeline) peek(ctx context.Context, r Rule, ch notify.Channel, f *asff.
 	default:
 		o.kind, o.prev = store.KindRenotify, rec
 	}
+	if o.kind != "" {
+		p.shadow.notified(key, o.kind, o.prev, now)
+	}
 	return o
+}
+
+// get reads a dedup record, through the dry run's shadow when there is one.
+func (p *Pipeline) get(ctx context.Context, key string) (store.Record, error) {
+	if p.shadow != nil {
+		return p.shadow.get(ctx, p.opt.Store, key)
+	}
+	return p.opt.Store.Get(ctx, key)
 }
 
 // deliver claims the key, sends, and settles the claim.

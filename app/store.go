@@ -1,0 +1,58 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"hubtriage/config"
+	"hubtriage/store"
+	"hubtriage/store/bolt"
+	"hubtriage/store/dynamo"
+)
+
+// OpenStore opens the configured state backend; pathOverride, when set,
+// replaces state.path for the embedded store.
+func OpenStore(ctx context.Context, cfg *config.Config, pathOverride string) (store.Store, error) {
+	switch cfg.State.Backend {
+	case "bolt":
+		path := cfg.State.Path
+		if pathOverride != "" {
+			path = pathOverride
+		}
+		st, err := bolt.Open(path, bolt.Options{})
+		if err != nil {
+			return nil, storeError("bolt", err)
+		}
+		return st, nil
+	case "dynamodb":
+		awsCfg, err := LoadAWS(ctx, cfg.State.DynamoDB.Region)
+		if err != nil {
+			return nil, storeError("dynamodb", err)
+		}
+		client := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+			if cfg.State.DynamoDB.Endpoint != "" {
+				o.BaseEndpoint = aws.String(cfg.State.DynamoDB.Endpoint)
+			}
+		})
+		return dynamo.New(client, cfg.State.DynamoDB.Table, dynamo.Options{}), nil
+	}
+	return nil, fmt.Errorf("%w %q", ErrStoreBackend, cfg.State.Backend)
+}
+
+// LoadAWS loads the default AWS configuration (environment, shared files,
+// instance or Lambda role), in region when set.
+func LoadAWS(ctx context.Context, region string) (aws.Config, error) {
+	var opts []func(*awsconfig.LoadOptions) error
+	if region != "" {
+		opts = append(opts, awsconfig.WithRegion(region))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	return cfg, nil
+}

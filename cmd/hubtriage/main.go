@@ -1,0 +1,73 @@
+// Command hubtriage filters, de-duplicates, notifies and correlates AWS
+// Security Hub findings. The command only parses flags and signals; all
+// work happens in the library packages.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// exitError carries a process exit code out of a command.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitPartial = 1 // some input or a channel failed
+	exitUsage   = 2 // bad flags or config
+)
+
+func usageErr(err error) error { return &exitError{code: exitUsage, err: err} }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run executes one command line and returns the process exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRoot()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil && ee.err.Error() != "" {
+			fmt.Fprintln(stderr, "hubtriage:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(stderr, "hubtriage:", err)
+	return exitUsage // cobra's own errors are flag/usage errors
+}
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "hubtriage",
+		Short:         "Filter, de-duplicate, notify and correlate AWS Security Hub findings",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newReplay(), newCheckConfig())
+	return root
+}
