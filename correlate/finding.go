@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -105,9 +104,9 @@ func findingID(rule string, res Ref) string {
 
 // placement is where the correlated finding is imported and about what.
 type placement struct {
-	res                       Ref // the joined resource, with account and region resolved
+	res                        Ref // the joined resource, with account and region resolved
 	partition, region, account string
-	importer                  string // account in the ProductArn
+	importer                   string // account in the ProductArn
 }
 
 // buildDoc assembles the correlated finding for rule r from its
@@ -158,16 +157,25 @@ func observedSpan(contrib []*indexed) (first, last time.Time) {
 	return first.UTC(), last.UTC()
 }
 
-// relatedOf picks at most maxRelated contributing findings (the ASFF limit)
-// taking from each condition in turn so every condition is represented,
-// ordered by ProductArn and Id. The full list stays in the engine's Result.
+// relatedOf lists at most maxRelated contributing findings (the ASFF
+// limit), every condition represented. The full list is in the Result.
 func relatedOf(r *Rule, byCond map[string][]*indexed) []docRelated {
+	picked := sample(r, byCond, maxRelated)
+	out := make([]docRelated, len(picked))
+	for i, x := range picked {
+		out[i] = docRelated{ProductArn: normaliseProductArn(x.ProductArn), ID: x.ID}
+	}
+	return out
+}
+
+// sample picks at most n findings, taking from each condition in turn so
+// that every condition is represented, ordered by key.
+func sample(r *Rule, byCond map[string][]*indexed, n int) []*indexed {
 	picked := map[string]*indexed{}
-	for round := 0; len(picked) < maxRelated; round++ {
+	for round := 0; len(picked) < n; round++ {
 		progressed := false
 		for _, c := range r.Conditions {
-			list := byCond[c.Name]
-			if round < len(list) && len(picked) < maxRelated {
+			if list := byCond[c.Name]; round < len(list) && len(picked) < n {
 				picked[list[round].key()] = list[round]
 				progressed = true
 			}
@@ -176,13 +184,10 @@ func relatedOf(r *Rule, byCond map[string][]*indexed) []docRelated {
 			break
 		}
 	}
-	out := make([]docRelated, 0, len(picked))
-	for _, x := range picked {
-		out = append(out, docRelated{ProductArn: normaliseProductArn(x.ProductArn), ID: x.ID})
+	out := make([]*indexed, 0, len(picked))
+	for _, k := range sortedKeys(picked) {
+		out = append(out, picked[k])
 	}
-	sort.Slice(out, func(i, j int) bool {
-		return findingKey(out[i].ProductArn, out[i].ID) < findingKey(out[j].ProductArn, out[j].ID)
-	})
 	return out
 }
 

@@ -2,9 +2,10 @@ package correlate
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -16,16 +17,23 @@ import (
 
 // state is the last correlated finding emitted for one rule and resource.
 type state struct {
-	// Contributing are the finding keys it was emitted with, sorted.
-	Contributing []string `json:"c"`
-	Archived     bool     `json:"archived,omitempty"`
-	// Evidence describes the contributing findings (their matches cut to
-	// this rule), so the finding keeps listing those resolved since.
+	// Digest identifies the set of contributing findings it was emitted
+	// with (sha256 of their sorted keys); Count is their number.
+	Digest   string `json:"d"`
+	Count    int    `json:"n"`
+	Archived bool   `json:"archived,omitempty"`
+	// Evidence describes up to maxEvidence contributing findings (their
+	// matches cut to this rule, every condition represented), so the
+	// finding keeps listing them once resolved.
 	Evidence  []*indexed `json:"e,omitempty"`
 	CreatedAt time.Time  `json:"created"`
 	// Finding is the emitted document; archiving re-emits it.
 	Finding doc `json:"finding"`
 }
+
+// maxEvidence bounds the evidence kept in a state entry, which must fit a
+// DynamoDB item (400 KB) whatever the number of contributing findings.
+const maxEvidence = 50
 
 // commit is what Rollback needs to undo a Result's state change.
 type commit struct {
@@ -38,10 +46,10 @@ type commit struct {
 // set of contributing findings changed, records the new state with a
 // conditional write and returns the Result.
 //
-// A satisfied rule opens a correlated finding. While it is open, every
-// finding that satisfied one of its conditions stays listed as evidence
-// (even once resolved) and new ones join it; it is archived when none of
-// its findings counts any more and the rule is not satisfied.
+// A satisfied rule opens a correlated finding. While it is open, the
+// findings that contributed stay listed as evidence (even once resolved)
+// and new ones join; it is archived once the rule is not satisfied and no
+// finding on the resource counts for any of its conditions any more.
 func (e *Engine) decide(ctx context.Context, r *Rule, res Ref, ev evaluation, now time.Time) (*Result, error) {
 	part := partState + res.Key()
 	prevEntry, prev, err := e.readState(ctx, part, r.Name, now)
@@ -49,17 +57,21 @@ func (e *Engine) decide(ctx context.Context, r *Rule, res Ref, ev evaluation, no
 		return nil, err
 	}
 	var next state
+	var contrib []string
 	switch {
 	case prev == nil || prev.Archived:
 		if !ev.satisfied {
 			return nil, nil
 		}
 		next, err = e.activeState(r, res, ev, nil, now)
-	case !ev.satisfied && !overlaps(ev.contrib, prev.Contributing):
+		contrib = keysOf(ev.contrib)
+	case !ev.satisfied && len(ev.contrib) == 0:
 		next = archivedState(prev, now)
+		contrib = keysOf(prev.Evidence)
 	default:
 		merged := mergeEvidence(r, prev.Evidence, ev.contrib)
-		if slices.Equal(keysOf(merged.contrib), prev.Contributing) {
+		contrib = keysOf(merged.contrib)
+		if digest(contrib) == prev.Digest {
 			return nil, nil
 		}
 		next, err = e.activeState(r, res, merged, prev, now)
@@ -67,17 +79,18 @@ func (e *Engine) decide(ctx context.Context, r *Rule, res Ref, ev evaluation, no
 	if err != nil {
 		return nil, err
 	}
-	return e.write(ctx, r, next, commit{part: part, sort: r.Name, prev: prevEntry, expires: e.stateExpiry(r, next, now)})
+	c := commit{part: part, sort: r.Name, prev: prevEntry, expires: e.stateExpiry(r, next, now)}
+	return e.write(ctx, r, next, contrib, c)
 }
 
-// overlaps reports whether any of xs has one of the sorted keys.
-func overlaps(xs []*indexed, keys []string) bool {
-	for _, x := range xs {
-		if _, ok := slices.BinarySearch(keys, x.key()); ok {
-			return true
-		}
+// digest identifies a sorted set of finding keys.
+func digest(keys []string) string {
+	h := sha256.New()
+	for _, k := range keys {
+		h.Write([]byte(k))
+		h.Write([]byte{0})
 	}
-	return false
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // mergeEvidence joins the stored evidence with the findings counting now
@@ -93,10 +106,12 @@ func mergeEvidence(r *Rule, evidence, live []*indexed) evaluation {
 	return collect(r, all)
 }
 
-// evidenceOf copies xs with their matches cut to rule r.
-func evidenceOf(r *Rule, xs []*indexed) []*indexed {
-	out := make([]*indexed, len(xs))
-	for i, x := range xs {
+// evidenceOf samples up to maxEvidence of ev's findings, copied with their
+// matches cut to rule r.
+func evidenceOf(r *Rule, ev evaluation) []*indexed {
+	picked := sample(r, ev.byCond, maxEvidence)
+	out := make([]*indexed, len(picked))
+	for i, x := range picked {
 		c := *x
 		c.Matches = map[string]map[string][]string{r.Name: x.Matches[r.Name]}
 		out[i] = &c
@@ -117,7 +132,7 @@ func (e *Engine) readState(ctx context.Context, part, rule string, now time.Time
 	if err := json.Unmarshal(ent.Value, &s); err != nil {
 		return nil, nil, fmt.Errorf("decode correlation state %s/%s: %w", part, rule, err)
 	}
-	if len(s.Contributing) == 0 { // a rolled-back emission: nothing is open
+	if s.Count == 0 && !s.Archived { // a rolled-back emission: nothing is open
 		return ent.Value, nil, nil
 	}
 	return ent.Value, &s, nil
@@ -139,11 +154,13 @@ func (e *Engine) activeState(r *Rule, res Ref, ev evaluation, prev *state, now t
 	if prev != nil && !prev.Archived {
 		created = prev.CreatedAt
 	}
+	keys := keysOf(ev.contrib)
 	return state{
-		Contributing: keysOf(ev.contrib),
-		Evidence:     evidenceOf(r, ev.contrib),
-		CreatedAt:    created,
-		Finding:      buildDoc(r, pl, ev.contrib, ev.byCond, title, desc, created, now),
+		Digest:    digest(keys),
+		Count:     len(keys),
+		Evidence:  evidenceOf(r, ev),
+		CreatedAt: created,
+		Finding:   buildDoc(r, pl, ev.contrib, ev.byCond, title, desc, created, now),
 	}, nil
 }
 
@@ -159,16 +176,28 @@ func archivedState(prev *state, now time.Time) state {
 // stateExpiry keeps an open state until its newest contributing finding
 // leaves the window, and an archived one for a window, after which a new
 // correlation starts afresh.
+//
+// Backends judge PutIf's "live" by their own clock, so the expiry is never
+// earlier than a window from the wall clock: a replay of old findings at a
+// simulated time must still find its own state live.
 func (e *Engine) stateExpiry(r *Rule, next state, now time.Time) time.Time {
-	if next.Archived {
-		return now.Add(r.Window)
+	expires := now.Add(r.Window)
+	if !next.Archived {
+		_, last := observedSpan(next.Evidence)
+		expires = last.Add(r.Window)
 	}
-	_, last := observedSpan(next.Evidence)
-	return last.Add(r.Window)
+	return later(expires, time.Now().Add(r.Window))
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // write records next if the state is still what decide read.
-func (e *Engine) write(ctx context.Context, r *Rule, next state, c commit) (*Result, error) {
+func (e *Engine) write(ctx context.Context, r *Rule, next state, contrib []string, c commit) (*Result, error) {
 	val, err := json.Marshal(next)
 	if err != nil {
 		return nil, fmt.Errorf("encode correlation state: %w", err)
@@ -192,7 +221,7 @@ func (e *Engine) write(ctx context.Context, r *Rule, next state, c commit) (*Res
 		Archived: next.Archived,
 		commit:   c,
 	}
-	for _, k := range next.Contributing {
+	for _, k := range contrib {
 		arn, id, _ := strings.Cut(k, "|")
 		res.Contributing = append(res.Contributing, asff.RelatedFinding{ProductArn: arn, ID: id})
 	}
@@ -211,7 +240,7 @@ func (e *Engine) Rollback(ctx context.Context, r Result) error {
 	prev := c.prev
 	if prev == nil {
 		// "nothing emitted": a state without contributing findings.
-		prev = []byte(`{"c":[]}`)
+		prev = []byte(`{"n":0}`)
 	}
 	ent := store.Entry{Partition: c.part, Sort: c.sort, Value: prev, ExpiresAt: c.expires}
 	err := e.idx.PutIf(ctx, ent, c.next)

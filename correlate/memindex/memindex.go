@@ -51,8 +51,21 @@ func live(e *store.Entry, now time.Time) bool {
 	return e != nil && (e.ExpiresAt.IsZero() || e.ExpiresAt.After(now))
 }
 
+// errEmptyKey is returned for an empty partition or sort key.
+var errEmptyKey = errors.New("memindex: partition and sort must be non-empty")
+
+func checkKey(part, sort string) error {
+	if part == "" || sort == "" {
+		return errEmptyKey
+	}
+	return nil
+}
+
 // Put writes or replaces an entry.
 func (x *Index) Put(_ context.Context, e store.Entry) error {
+	if err := checkKey(e.Partition, e.Sort); err != nil {
+		return err
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.set(e.Partition, e.Sort, &e)
@@ -75,6 +88,9 @@ func (x *Index) set(part, sort string, e *store.Entry) {
 
 // PutIf writes e only if the current live value equals prev (nil: no live entry).
 func (x *Index) PutIf(ctx context.Context, e store.Entry, prev []byte) error {
+	if err := checkKey(e.Partition, e.Sort); err != nil {
+		return err
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	cur, err := x.get(ctx, e.Partition, e.Sort, x.now())
@@ -94,6 +110,9 @@ func (x *Index) PutIf(ctx context.Context, e store.Entry, prev []byte) error {
 
 // GetEntry returns the live entry or store.ErrNotFound.
 func (x *Index) GetEntry(ctx context.Context, part, sort string, now time.Time) (store.Entry, error) {
+	if err := checkKey(part, sort); err != nil {
+		return store.Entry{}, err
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	return x.get(ctx, part, sort, now)
@@ -116,6 +135,9 @@ func (x *Index) get(ctx context.Context, part, sort string, now time.Time) (stor
 
 // Entries returns the partition's live entries ordered by Sort.
 func (x *Index) Entries(ctx context.Context, part string, now time.Time) ([]store.Entry, error) {
+	if part == "" {
+		return nil, errEmptyKey
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	merged := map[string]store.Entry{}
@@ -146,6 +168,9 @@ func (x *Index) Entries(ctx context.Context, part string, now time.Time) ([]stor
 
 // Delete removes an entry; idempotent.
 func (x *Index) Delete(_ context.Context, part, sort string) error {
+	if err := checkKey(part, sort); err != nil {
+		return err
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.base == nil {
