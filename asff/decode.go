@@ -40,7 +40,12 @@ func decodeFinding(doc []byte, pos position) (*Finding, error) {
 	}
 	var w wireFinding
 	if err := json.Unmarshal(doc, &w); err != nil {
-		return nil, syntaxError(doc, pos, err)
+		// Slow path: the standard library names syntax and type errors
+		// precisely, and decodes anything goccy rejects by mistake.
+		w = wireFinding{}
+		if err := stdjson.Unmarshal(doc, &w); err != nil {
+			return nil, decodeFailure(doc, pos, err)
+		}
 	}
 	if w.Id == "" || w.ProductArn == "" {
 		field := "Id"
@@ -54,23 +59,18 @@ func decodeFinding(doc []byte, pos position) (*Finding, error) {
 	return f, nil
 }
 
-// syntaxError turns a decoder error into a DecodeError. For invalid JSON the
-// standard library's scanner supplies the message and offset, which name the
-// offending character the way Go users expect.
-func syntaxError(doc []byte, pos position, err error) *DecodeError {
+// decodeFailure turns an encoding/json error into a DecodeError pointing at
+// the offending byte.
+func decodeFailure(doc []byte, pos position, err error) *DecodeError {
 	var se *stdjson.SyntaxError
-	if stdErr := stdjson.Unmarshal(doc, new(stdjson.RawMessage)); errors.As(stdErr, &se) {
+	if errors.As(err, &se) {
 		p := int(se.Offset) - 1
 		return pos.errorAt(doc, p, ErrSyntax, nameRune(doc, p, se.Error()))
 	}
-	var te *json.UnmarshalTypeError
+	var te *stdjson.UnmarshalTypeError
 	if errors.As(err, &te) {
-		reason := fmt.Sprintf("field %s: unexpected %s", te.Field, te.Value)
+		reason := fmt.Sprintf("field %s: unexpected JSON %s", te.Field, te.Value)
 		return pos.errorAt(doc, int(te.Offset), err, reason)
-	}
-	var ge *json.SyntaxError
-	if errors.As(err, &ge) {
-		return pos.errorAt(doc, int(ge.Offset), ErrSyntax, ge.Error())
 	}
 	return pos.errorAt(doc, 0, err, err.Error())
 }

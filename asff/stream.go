@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"runtime"
-	"sync"
 )
 
 // Options tunes Stream.
@@ -48,6 +47,9 @@ type job struct {
 // the largest document, not by the input: elements of a top-level array are
 // streamed one by one.
 //
+// If fn fails or ctx ends while r blocks in Read, Stream returns at once;
+// its goroutines finish when that Read returns (close r to release them).
+//
 // Problems with the input (invalid JSON, a finding without Id, stray bytes
 // between documents) reach fn as a Result with a *DecodeError, and decoding
 // goes on with the next document. Stream returns fn's first error, a read
@@ -62,22 +64,19 @@ func Stream(ctx context.Context, name string, r io.Reader, opt Options, fn func(
 	}
 	order := make(chan *job, 2*workers+2)
 	work := make(chan *job, 2*workers+2)
-	var wg sync.WaitGroup
 	for range workers {
-		wg.Go(func() { decodeJobs(work) })
+		go decodeJobs(work)
 	}
-	var readErr error
-	wg.Go(func() {
-		readErr = produce(ctx, newScanner(r, name, opt.MaxDocument), order, work)
-	})
-	err := consume(ctx, order, fn)
-	cancel()
-	for range order { // let the producer finish if fn stopped early
-	}
-	wg.Wait()
-	if err != nil {
+	produced := make(chan error, 1)
+	go func() {
+		produced <- produce(ctx, newScanner(r, name, opt.MaxDocument), order, work)
+	}()
+	if err := consume(ctx, order, fn); err != nil {
+		// The producer and workers stop on their own once cancelled; the
+		// producer may first have to wait for a blocked Read to return.
 		return err
 	}
+	readErr := <-produced // order was closed: the producer is done
 	if err := parent.Err(); err != nil {
 		return err
 	}
@@ -147,7 +146,17 @@ func decodeJobs(work <-chan *job) {
 
 // consume delivers each job's results to fn in order.
 func consume(ctx context.Context, order <-chan *job, fn func(Result) error) error {
-	for j := range order {
+	for {
+		var j *job
+		select {
+		case next, ok := <-order:
+			if !ok {
+				return nil
+			}
+			j = next
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 		select {
 		case <-j.done:
 		case <-ctx.Done():
@@ -159,5 +168,4 @@ func consume(ctx context.Context, order <-chan *job, fn func(Result) error) erro
 			}
 		}
 	}
-	return nil
 }
