@@ -114,7 +114,8 @@ func Compile(cfg Config) ([]*Rule, []error) {
 var (
 	ruleNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 	condNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
-	typeNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]{1,127}$`)
+	// ASFF resource types are AwsXxx, Container or Other.
+	typeNameRE = regexp.MustCompile(`^(Aws[A-Z][A-Za-z0-9]{1,124}|Container|Other)$`)
 )
 
 // compileSpec compiles one rule, reporting problems under path p.

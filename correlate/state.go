@@ -1,9 +1,11 @@
 package correlate
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	stdjson "encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -202,7 +204,7 @@ func (e *Engine) write(ctx context.Context, r *Rule, next state, contrib []strin
 	if err != nil {
 		return nil, fmt.Errorf("encode correlation state: %w", err)
 	}
-	fb, err := json.Marshal(next.Finding)
+	fb, err := marshalDoc(next.Finding)
 	if err != nil {
 		return nil, fmt.Errorf("encode correlated finding: %w", err)
 	}
@@ -251,6 +253,18 @@ func (e *Engine) Rollback(ctx context.Context, r Result) error {
 		return fmt.Errorf("roll back correlation state %s: %w", c.part, err)
 	}
 	return nil
+}
+
+// marshalDoc encodes a finding without escaping &, < and > (the console
+// shows text verbatim).
+func marshalDoc(d doc) ([]byte, error) {
+	var b bytes.Buffer
+	enc := stdjson.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(d); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
 }
 
 func keysOf(xs []*indexed) []string {

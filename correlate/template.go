@@ -55,8 +55,31 @@ type FindingData struct {
 	Conditions []string
 }
 
+// templateFuncs are the functions templates may call besides the
+// text/template built-ins: join SEP LIST, and titles FINDINGS, the findings'
+// titles joined with "; " without their final full stops.
 var templateFuncs = template.FuncMap{
-	"join": func(sep string, vals []string) string { return strings.Join(vals, sep) },
+	"join":   func(sep string, vals []string) string { return strings.Join(vals, sep) },
+	"titles": titles,
+}
+
+func titles(fs []FindingData) string {
+	out := make([]string, 0, len(fs))
+	for _, f := range fs {
+		if t := strings.TrimRight(strings.TrimSpace(f.Title), "."); t != "" && !slicesContains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+func slicesContains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // parseTemplate parses text and runs it once on sample data shaped like
