@@ -288,6 +288,12 @@ func diff(rules []*correlate.Rule, expect []Expect, got map[[2]string]correlate.
 			b.WriteString("      + " + l + "\n")
 		}
 	}
+	for _, e := range expect {
+		k := [2]string{e.Rule, resourceKey(rules, e.Rule, e.Resource)}
+		if r, ok := got[k]; ok && e.Contributing != nil {
+			writeIDDiff(&b, k, e.Contributing, r.Contributing)
+		}
+	}
 	if len(want) == 0 {
 		b.WriteString("      (expected no correlated finding)\n")
 	}
@@ -295,6 +301,25 @@ func diff(rules []*correlate.Rule, expect []Expect, got map[[2]string]correlate.
 		b.WriteString("      (got no correlated finding)\n")
 	}
 	return b.String()
+}
+
+// writeIDDiff spells out which contributing findings are missing or
+// unexpected on one correlated finding.
+func writeIDDiff(b *strings.Builder, k [2]string, want []string, got []asff.RelatedFinding) {
+	var have []string
+	for _, c := range got {
+		have = append(have, c.ID)
+	}
+	for _, id := range want {
+		if !slices.Contains(have, id) {
+			fmt.Fprintf(b, "      %s on %s: missing contributing finding %s\n", k[0], k[1], id)
+		}
+	}
+	for _, id := range have {
+		if !slices.Contains(want, id) {
+			fmt.Fprintf(b, "      %s on %s: unexpected contributing finding %s\n", k[0], k[1], id)
+		}
+	}
 }
 
 // line renders one correlated finding for the diff.
