@@ -96,7 +96,7 @@ type Pipeline struct {
 func Default() Config {
 	return Config{
 		State:    State{Backend: "bolt", Path: "./hubtriage.db", Lease: Duration(5 * time.Minute)},
-		Pipeline: Pipeline{Workers: 16},
+		Pipeline: Pipeline{Workers: 64},
 	}
 }
 

@@ -26,7 +26,7 @@ func TestValidConfig(t *testing.T) {
 	if got := cfg.Channels["secops"].Email.To; len(got) != 2 {
 		t.Errorf("secops recipients = %v", got)
 	}
-	if cfg.State.Backend != "bolt" || cfg.State.Path != "./hubtriage.db" || cfg.Pipeline.Workers != 16 {
+	if cfg.State.Backend != "bolt" || cfg.State.Path != "./hubtriage.db" || cfg.Pipeline.Workers != 64 {
 		t.Errorf("defaults not applied: %+v %+v", cfg.State, cfg.Pipeline)
 	}
 	if len(cfg.Rules[1].Channels) != 0 {

@@ -156,6 +156,12 @@ func (p *Pipeline) get(ctx context.Context, key string) (store.Record, error) {
 func (p *Pipeline) deliver(ctx context.Context, r Rule, ch notify.Channel, f *asff.Finding, now time.Time) outcome {
 	o := outcome{channel: channelName(ch)}
 	key := dedupKey(r.Name, o.channel, f)
+	// Fast path: most events are re-imports of findings notified within the
+	// window; a read settles them without a conditional write.
+	if rec, err := p.opt.Store.Get(ctx, key); err == nil && rec.Status == store.StatusNotified && now.Sub(rec.LastNotifiedAt) < r.window() {
+		o.dup = dupReason(r, rec.LastNotifiedAt)
+		return o
+	}
 	meta := store.Meta{FindingID: f.ID, ProductArn: f.ProductArn, Rule: r.Name, Channel: o.channel}
 	c, err := p.opt.Store.Claim(ctx, key, meta, now, r.window(), p.opt.Lease)
 	switch {

@@ -68,6 +68,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newReplay(), newCheckConfig())
+	root.AddCommand(newReplay(), newCheckConfig(), newGenerate())
 	return root
 }

@@ -1,0 +1,84 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"path/filepath"
+	"testing"
+	"time"
+
+	json "github.com/goccy/go-json"
+
+	"hubtriage/asff"
+	"hubtriage/asff/asffgen"
+	"hubtriage/notify"
+	"hubtriage/notify/notifytest"
+	"hubtriage/store/bolt"
+)
+
+const benchFindings = 100_000
+
+// corpus is 100k generated EventBridge events (about 1.6 KB each) as NDJSON.
+func corpus(b *testing.B) []byte {
+	b.Helper()
+	var buf bytes.Buffer
+	if err := asffgen.New(1, asffgen.Options{}).WriteNDJSON(&buf, benchFindings); err != nil {
+		b.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func benchRules(b *testing.B, ch notify.Channel) []Rule {
+	return []Rule{
+		{Name: "critical-and-high", RenotifyAfter: 5 * day, Channels: []notify.Channel{ch},
+			Filter: mustFilter(b, `{"SeverityLabel":[{"Value":"CRITICAL","Comparison":"EQUALS"},{"Value":"HIGH","Comparison":"EQUALS"}],"RecordState":[{"Value":"ACTIVE","Comparison":"EQUALS"}]}`)},
+		{Name: "failed-controls", RenotifyAfter: 15 * day, Channels: []notify.Channel{ch},
+			Filter: mustFilter(b, `{"ComplianceStatus":[{"Value":"FAILED","Comparison":"EQUALS"}],"ProductName":[{"Value":"Security Hub","Comparison":"EQUALS"}]}`)},
+		{Name: "guardduty-report", Filter: mustFilter(b, `{"ProductName":[{"Value":"GuardDuty","Comparison":"EQUALS"}]}`)},
+	}
+}
+
+// benchPipeline runs the whole pipeline (stream decode, filter, dedup on
+// bbolt, null channel, JSON decision output) over the corpus b.N times.
+func benchPipeline(b *testing.B, dryRun bool) {
+	data := corpus(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	var total int64
+	for range b.N {
+		b.StopTimer()
+		st, err := bolt.Open(filepath.Join(b.TempDir(), "state.db"), bolt.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		null := &notifytest.Null{ChannelName: "null"}
+		now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+		p, err := New(Options{Rules: benchRules(b, null), Store: st, DryRun: dryRun, Now: func() time.Time { return now }})
+		if err != nil {
+			b.Fatal(err)
+		}
+		src := func(ctx context.Context, fn func(asff.Result) error) error {
+			return asff.Stream(ctx, "bench.ndjson", bytes.NewReader(data), asff.Options{}, fn)
+		}
+		enc := json.NewEncoder(io.Discard)
+		b.StartTimer()
+		sum, err := p.Run(context.Background(), src, func(d Decision) error { return enc.Encode(d) })
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += sum.Read
+		b.StopTimer()
+		st.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "findings/s")
+}
+
+// BenchmarkPipelineDryRun100k is the replay --dry-run path.
+func BenchmarkPipelineDryRun100k(b *testing.B) { benchPipeline(b, true) }
+
+// BenchmarkPipelineBolt100k records every decision in bbolt and "sends"
+// to a null channel.
+func BenchmarkPipelineBolt100k(b *testing.B) { benchPipeline(b, false) }
