@@ -1,0 +1,23 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"hubtriage/catcher"
+)
+
+func newCatcher() *cobra.Command {
+	var opt catcher.Options
+	cmd := &cobra.Command{
+		Use:   "smtp-catcher [--listen ADDR] [--dir DIR]",
+		Short: "Run a local SMTP server that accepts and reports every message (for trying hubtriage)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opt.Log = cmd.ErrOrStderr()
+			return catcher.Serve(cmd.Context(), opt)
+		},
+	}
+	cmd.Flags().StringVar(&opt.Addr, "listen", "127.0.0.1:2525", "address to listen on")
+	cmd.Flags().StringVar(&opt.Dir, "dir", "", "save each message there as NNNN.eml")
+	return cmd
+}
