@@ -39,8 +39,10 @@ func (p *Pipeline) Run(ctx context.Context, src Source, emit func(Decision) erro
 	}
 	srcCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	results := make(chan result, p.opt.Workers*64)
-	inflight := make(chan struct{}, p.opt.Workers*256)
+	// inflight bounds the findings read but not yet emitted, and with it
+	// memory: a slow finding holds back output, never the whole input.
+	inflight := make(chan struct{}, max(4*p.opt.Workers, 512))
+	results := make(chan result, cap(inflight))
 	var srcErr error
 	go func() {
 		srcErr = p.feed(srcCtx, work, src, results, inflight)
