@@ -88,7 +88,7 @@ func nameRune(doc []byte, p int, reason string) string {
 
 // convert resolves the wire form into a Finding (without Raw).
 func (w *wireFinding) convert() *Finding {
-	pf := stringMap(w.ProductFields)
+	pf := map[string]string(w.ProductFields)
 	f := &Finding{
 		SchemaVersion:     w.SchemaVersion,
 		ID:                w.Id,
@@ -109,7 +109,7 @@ func (w *wireFinding) convert() *Finding {
 		SourceURL:         w.SourceUrl,
 		Remediation:       Remediation{Text: w.Remediation.Recommendation.Text, URL: w.Remediation.Recommendation.Url},
 		ProductFields:     pf,
-		UserDefinedFields: stringMap(w.UserDefinedFields),
+		UserDefinedFields: w.UserDefinedFields,
 		Resources:         convertResources(w.Resources),
 		Compliance: Compliance{
 			Status:            w.Compliance.Status,
@@ -127,8 +127,8 @@ func (w *wireFinding) convert() *Finding {
 // resolve picks the severity label: Label, then the SeverityLabel product
 // field, then the band of Normalized, else INFORMATIONAL.
 func (s wireSeverity) resolve(pfLabel string) Severity {
-	out := Severity{Normalized: s.Normalized.Value, Original: string(s.Original)}
-	if l, ok := canonicalLabel(string(s.Label)); ok {
+	out := Severity{Normalized: s.Normalized.Value, Original: s.Original}
+	if l, ok := canonicalLabel(s.Label); ok {
 		out.Label = l
 	} else if l, ok := canonicalLabel(pfLabel); ok {
 		out.Label = l
@@ -203,24 +203,13 @@ func parseTime(s string) time.Time {
 	return time.Time{}
 }
 
-func stringMap(m map[string]flexString) map[string]string {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = string(v)
-	}
-	return out
-}
-
 func convertResources(in []wireResource) []Resource {
 	if in == nil {
 		return nil
 	}
 	out := make([]Resource, len(in))
 	for i, r := range in {
-		out[i] = Resource{Type: r.Type, ID: r.Id, Partition: r.Partition, Region: r.Region, Tags: stringMap(r.Tags)}
+		out[i] = Resource{Type: r.Type, ID: r.Id, Partition: r.Partition, Region: r.Region, Tags: r.Tags}
 		if len(r.Details) > 0 && string(r.Details) != "null" {
 			out[i].Details = []byte(r.Details)
 		}

@@ -116,7 +116,7 @@ func validValue(b []byte, i int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if !stdjson.Valid(b[i:end]) {
+	if !plainString(b[i:end]) && !stdjson.Valid(b[i:end]) {
 		var se *stdjson.SyntaxError
 		if err := stdjson.Unmarshal(b[i:end], new(stdjson.RawMessage)); err != nil && errors.As(err, &se) {
 			return 0, &walkError{Pos: i + int(se.Offset) - 1, Reason: se.Error()}
@@ -124,6 +124,20 @@ func validValue(b []byte, i int) (int, error) {
 		return 0, &walkError{Pos: i, Reason: "invalid JSON value"}
 	}
 	return end, nil
+}
+
+// plainString reports whether v is a JSON string without escapes or control
+// characters, which is valid as it stands (the common case, checked cheaply).
+func plainString(v []byte) bool {
+	if len(v) < 2 || v[0] != '"' {
+		return false
+	}
+	for _, c := range v[1 : len(v)-1] {
+		if c < 0x20 || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // members walks the object at b[i], calling fn with each key (raw, without
