@@ -154,6 +154,13 @@ type spy struct {
 	mu      sync.Mutex
 	parts   map[string]bool
 	written int
+	read    int // entries returned by Entries and GetEntry
+}
+
+func (s *spy) resetCounts() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.written, s.read = 0, 0
 }
 
 func newSpy(idx store.Index) *spy { return &spy{Index: idx, parts: map[string]bool{}} }
@@ -196,12 +203,22 @@ func (s *spy) PutIf(ctx context.Context, e store.Entry, prev []byte) error {
 
 func (s *spy) GetEntry(ctx context.Context, p, k string, now time.Time) (store.Entry, error) {
 	s.touch(p)
-	return s.Index.GetEntry(ctx, p, k, now)
+	e, err := s.Index.GetEntry(ctx, p, k, now)
+	if err == nil {
+		s.mu.Lock()
+		s.read++
+		s.mu.Unlock()
+	}
+	return e, err
 }
 
 func (s *spy) Entries(ctx context.Context, p string, now time.Time) ([]store.Entry, error) {
 	s.touch(p)
-	return s.Index.Entries(ctx, p, now)
+	es, err := s.Index.Entries(ctx, p, now)
+	s.mu.Lock()
+	s.read += len(es)
+	s.mu.Unlock()
+	return es, err
 }
 
 func (s *spy) Delete(ctx context.Context, p, k string) error {
