@@ -10,15 +10,19 @@ import (
 	"strings"
 )
 
-// Stdin is the argument (and Input.Name) that stands for standard input.
-const Stdin = "-"
+// Stdin is the argument that stands for standard input; its Input is named
+// StdinName in errors.
+const (
+	Stdin     = "-"
+	StdinName = "stdin"
+)
 
 // inputExts are the file name endings picked up when walking a folder.
 var inputExts = [...]string{".json", ".jsonl", ".ndjson"}
 
 // Input is one source of findings: a file, or standard input when Path is "".
 type Input struct {
-	// Name labels the input in errors: the path as found, or "-".
+	// Name labels the input in errors: the path as found, or "stdin".
 	Name string
 	// Path is the file to read; "" means standard input.
 	Path string
@@ -26,14 +30,14 @@ type Input struct {
 
 // Files expands command-line arguments into inputs, in order: "-" is
 // standard input, a file is taken whatever its name, and a folder
-// contributes its *.json, *.jsonl and *.ndjson files, recursively, sorted
-// by path. A path that does not exist is an error; an empty folder
-// contributes nothing.
+// contributes its *.json, *.jsonl and *.ndjson files (any case),
+// recursively, sorted by path, skipping hidden folders such as .git. A path
+// that does not exist is an error; an empty folder contributes nothing.
 func Files(args []string) ([]Input, error) {
 	var out []Input
 	for _, arg := range args {
 		if arg == Stdin {
-			out = append(out, Input{Name: Stdin})
+			out = append(out, Input{Name: StdinName})
 			continue
 		}
 		info, err := os.Stat(arg)
@@ -60,7 +64,13 @@ func walkFolder(dir string) ([]Input, error) {
 		if err != nil {
 			return fmt.Errorf("input %s: %w", path, err)
 		}
-		if d.IsDir() || !hasInputExt(d.Name()) {
+		if d.IsDir() {
+			if path != dir && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !hasInputExt(d.Name()) {
 			return nil
 		}
 		out = append(out, Input{Name: path, Path: path})

@@ -37,6 +37,8 @@ func TestFilesExpansion(t *testing.T) {
 		"explicit.data":      minimal("e"),
 		"sub/z-last.json":    minimal("z"),
 		"sub/deeper/y.jsonl": minimal("y"),
+		".git/x.json":        minimal("hidden"),
+		"sub/.cache/h.json":  minimal("hidden"),
 	})
 	got, err := Files([]string{root, "-", filepath.Join(root, "explicit.data")})
 	if err != nil {
@@ -50,7 +52,7 @@ func TestFilesExpansion(t *testing.T) {
 		}
 		names = append(names, filepath.ToSlash(rel))
 	}
-	want := []string{"a.ndjson", "b.json", "sub/c.jsonl", "sub/deeper/d.JSON", "sub/deeper/y.jsonl", "sub/z-last.json", "-", "explicit.data"}
+	want := []string{"a.ndjson", "b.json", "sub/c.jsonl", "sub/deeper/d.JSON", "sub/deeper/y.jsonl", "sub/z-last.json", "stdin", "explicit.data"}
 	if !reflect.DeepEqual(names, want) {
 		t.Errorf("got %q, want %q", names, want)
 	}
