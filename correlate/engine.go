@@ -20,9 +20,10 @@ type Options struct {
 	// findings, used in their ProductArn (product/<Account>/default);
 	// empty means the resource's own account.
 	Account string
-	// Region, Partition and ResourceAccount are used when neither the
-	// resource nor its findings say (default partition "aws").
-	Region, Partition, ResourceAccount string
+	// Region and Partition are used when neither the resource nor its
+	// findings say (default partition "aws"); Account likewise stands in
+	// for an unknown resource account.
+	Region, Partition string
 }
 
 // Engine evaluates correlation rules as findings arrive. It is safe for

@@ -351,3 +351,24 @@ func TestCountsBeyondOneMegabyte(t *testing.T) {
 		})
 	}
 }
+
+// TestUnknownAccountIsAnErrorNotAnInvalidFinding: when nothing says which
+// account a resource is in, the engine reports it instead of emitting a
+// finding Security Hub would reject; Options.Account fills the gap.
+func TestUnknownAccountIsAnErrorNotAnInvalidFinding(t *testing.T) {
+	base := time.Now().UTC().Truncate(time.Second)
+	noAccount := map[string]any{"AwsAccountId": "", "Resources": []any{map[string]any{"Type": "AwsS3Bucket", "Id": "arn:aws:s3:::acme-customer-exports"}}}
+	fs := []*asff.Finding{fixture(t, fMacie, with(at(base), noAccount)), fixture(t, fExfil, with(at(base), noAccount))}
+	e := New(builtins(t), memindex.New(), Options{Now: fixed(base)})
+	if _, err := e.Observe(context.Background(), fs[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Observe(context.Background(), fs[1]); err == nil || !strings.Contains(err.Error(), "AwsAccountId") {
+		t.Errorf("err = %v, want an error about AwsAccountId", err)
+	}
+	e = New(builtins(t), memindex.New(), Options{Now: fixed(base), Account: "999988887777"})
+	rs := observeAll(t, e, fs...)
+	if len(rs) != 1 || !strings.Contains(string(rs[0].Finding), `"AwsAccountId":"999988887777"`) {
+		t.Errorf("with Options.Account: %+v", rs)
+	}
+}

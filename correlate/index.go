@@ -52,7 +52,7 @@ func findingKey(productArn, id string) string { return productArn + "|" + id }
 // key is the entry's finding key.
 func (x *indexed) key() string { return findingKey(x.ProductArn, x.ID) }
 
-// maxTitle bounds the title kept for templates.
+// maxIndexedTitle bounds the title kept for templates.
 const maxIndexedTitle = 256
 
 // newIndexed builds the index value of f on ref, or nil when it matches nothing.

@@ -27,7 +27,7 @@ func (e *Engine) place(res Ref, contrib []*indexed) placement {
 	pl := placement{
 		partition: firstNonEmpty(best.Partition, e.opt.Partition),
 		region:    firstNonEmpty(best.Region, e.opt.Region),
-		account:   firstNonEmpty(best.Account, e.opt.ResourceAccount, e.opt.Account),
+		account:   firstNonEmpty(best.Account, e.opt.Account),
 	}
 	best.Partition, best.Region, best.Account = pl.partition, pl.region, pl.account
 	pl.res = best

@@ -208,6 +208,10 @@ func (e *Engine) write(ctx context.Context, r *Rule, next state, contrib []strin
 	if err != nil {
 		return nil, fmt.Errorf("encode correlated finding: %w", err)
 	}
+	if err := ValidateASFF(fb); err != nil {
+		// e.g. no account known for the resource: set Options.Account.
+		return nil, fmt.Errorf("rule %s: correlated finding on %s is not valid ASFF: %w", r.Name, next.Finding.Resources[0].ID, err)
+	}
 	c.next = val
 	ent := store.Entry{Partition: c.part, Sort: c.sort, Value: val, ExpiresAt: c.expires}
 	if err := e.idx.PutIf(ctx, ent, c.prev); err != nil {
