@@ -43,7 +43,7 @@ func TestCorrelatedFindingsGolden(t *testing.T) {
 		{golden: "ec2-exposed-instance-under-attack", files: scenarios[2].files, resType: "AwsEc2Instance",
 			id:      "hubtriage/correlation/ec2-exposed-instance-under-attack/AwsEc2Instance/" + instA,
 			product: "arn:aws:securityhub:us-east-1:999988887777:product/999988887777/default", account: "111122223333",
-			opt:     Options{Account: "999988887777"}},
+			opt: Options{Account: "999988887777"}},
 		{golden: "ec2-backdoor-critical-cves-archived", files: scenarios[0].files, then: scenarios[0].files, resType: "AwsEc2Instance",
 			id:      "hubtriage/correlation/ec2-backdoor-critical-cves/AwsEc2Instance/" + instA,
 			product: "arn:aws:securityhub:us-east-1:111122223333:product/111122223333/default", account: "111122223333"},
