@@ -37,7 +37,7 @@ type job struct {
 
 // Stream decodes every finding in r, calling fn once per finding or
 // problem, sequentially and in input order. name labels errors (a file name,
-// or "-" for stdin).
+// or "stdin").
 //
 // r may hold any mix of the supported shapes: single findings, EventBridge
 // "Security Hub Findings - Imported" / "- Custom Action" events (every
