@@ -269,3 +269,31 @@ func TestBatchUpdateRequestsAreNotFindings(t *testing.T) {
 		t.Errorf("second request body reported at line %d, want 21", c.errs[1].Line)
 	}
 }
+
+// TestMalformedFixturesDoNotStopTheStream concatenates every malformed
+// fixture, each followed by a valid finding, into one input: each broken
+// document costs one error and every valid finding still decodes.
+func TestMalformedFixturesDoNotStopTheStream(t *testing.T) {
+	fx := fixturesDir(t)
+	valid, err := os.ReadFile(filepath.Join(fx, "findings/config-s3-bucket.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths, _ := filepath.Glob(filepath.Join(fx, "malformed", "*.json"))
+	var in bytes.Buffer
+	for _, p := range paths {
+		bad, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.Write(bad)
+		in.WriteByte('\n')
+		in.Write(valid)
+		in.WriteByte('\n')
+	}
+	c := streamAll(t, "all.json", &in, Options{})
+	// health-trailing-brackets.json holds a valid finding before its stray brackets.
+	if len(c.errs) != len(paths) || len(c.findings) != len(paths)+1 {
+		t.Errorf("got %d errors and %d findings, want %d and %d:\n%q", len(c.errs), len(c.findings), len(paths), len(paths)+1, c.order)
+	}
+}
