@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -25,6 +26,9 @@ type Options struct {
 	Logger    *slog.Logger
 	Observer  pipeline.Observer
 	Progress  func(pipeline.Summary)
+	// CorrelationsOut, when set, receives correlated findings as NDJSON
+	// instead of Security Hub.
+	CorrelationsOut io.Writer
 }
 
 // App is everything one run needs.
@@ -46,7 +50,13 @@ func Open(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := pipeline.New(pipelineOptions(cfg, st, channels, opt))
+	popt := pipelineOptions(cfg, st, channels, opt)
+	popt.Correlator, popt.Sink, err = buildCorrelation(ctx, cfg, st, opt)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	p, err := pipeline.New(popt)
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"hubtriage/correlate"
 	"hubtriage/filter"
 )
 
@@ -20,6 +21,39 @@ type Config struct {
 	Channels map[string]Channel `yaml:"channels"`
 	Rules    []Rule             `yaml:"rules"`
 	Pipeline Pipeline           `yaml:"pipeline"`
+	// Correlation configures the correlation engine (built-in rules are on
+	// unless turned off).
+	Correlation Correlation `yaml:"correlation"`
+	// SecurityHub is the Security Hub API hubtriage imports into and reads from.
+	SecurityHub SecurityHub `yaml:"securityhub"`
+}
+
+// Correlation is the correlation section: built-ins on/off, user rules,
+// and where correlated findings go.
+type Correlation struct {
+	// Enabled turns the whole engine off when false (default true).
+	Enabled *bool `yaml:"enabled"`
+	// Builtins turns individual built-in rules off: {name: false}.
+	Builtins map[string]bool `yaml:"builtins"`
+	// Rules are user-declared correlation rules.
+	Rules []correlate.Spec `yaml:"rules"`
+	// Import sends correlated findings to Security Hub with
+	// BatchImportFindings (default false: they are decided and printed only).
+	Import bool `yaml:"import"`
+	// Account owns the correlated findings' product ARN
+	// (product/<account>/default); default: the resource's account.
+	Account string `yaml:"account"`
+	// Compiled holds the compiled rules, set by Parse.
+	Compiled []*correlate.Rule `yaml:"-"`
+}
+
+// On reports whether correlation runs.
+func (c Correlation) On() bool { return c.Enabled == nil || *c.Enabled }
+
+// SecurityHub locates the Security Hub API.
+type SecurityHub struct {
+	Region   string `yaml:"region"`
+	Endpoint string `yaml:"endpoint"`
 }
 
 // State selects and configures the state store.
@@ -127,6 +161,7 @@ func Parse(b []byte) (*Config, error) {
 	d := &decoder{}
 	d.decode(&root, reflectValue(&cfg), "")
 	d.errs = append(d.errs, cfg.compileFilters()...)
+	d.errs = append(d.errs, cfg.compileCorrelation()...)
 	d.errs = append(d.errs, cfg.Validate()...)
 	if len(d.errs) > 0 {
 		return nil, errors.Join(d.errs...)
@@ -159,4 +194,26 @@ func prefixFilterError(prefix string, err error) error {
 		return &FieldError{Path: p.Path, Line: p.Line, Msg: p.Msg}
 	}
 	return &FieldError{Path: prefix, Msg: err.Error()}
+}
+
+func (c *Config) compileCorrelation() []error {
+	if !c.Correlation.On() {
+		return nil
+	}
+	rules, errs := correlate.Compile(correlate.Config{Builtins: c.Correlation.Builtins, Rules: c.Correlation.Rules})
+	c.Correlation.Compiled = rules
+	for i, e := range errs {
+		errs[i] = prefixCorrelationError(e)
+	}
+	return errs
+}
+
+// prefixCorrelationError keeps a correlation problem's path (it already
+// starts with "correlation.") as a config FieldError.
+func prefixCorrelationError(err error) error {
+	var fe *correlate.FieldError
+	if errors.As(err, &fe) {
+		return &FieldError{Path: fe.Path, Msg: fe.Msg}
+	}
+	return err
 }

@@ -60,6 +60,10 @@ type Options struct {
 	Observer Observer
 	// Progress, when set, is called about once a second on long inputs.
 	Progress func(Summary)
+	// Correlator, when set, correlates findings after the alert rules;
+	// Sink, when set, receives the correlated findings.
+	Correlator Correlator
+	Sink       Sink
 }
 
 // Pipeline processes findings. It is safe to Run one Pipeline repeatedly,

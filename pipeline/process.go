@@ -13,8 +13,13 @@ import (
 )
 
 // process decides, sends and records everything for one finding and
-// returns its decisions in rule order.
+// returns its decisions: alert rules in order, then correlations.
 func (p *Pipeline) process(ctx context.Context, f *asff.Finding) []Decision {
+	return append(p.alert(ctx, f), p.correlate(ctx, f)...)
+}
+
+// alert runs the alert rules on f.
+func (p *Pipeline) alert(ctx context.Context, f *asff.Finding) []Decision {
 	now := p.opt.Now()
 	if !f.Active() {
 		return p.resolve(ctx, f, now)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	json "github.com/goccy/go-json"
@@ -22,6 +23,7 @@ type replayOptions struct {
 	now     string
 	dryRun  bool
 	workers int
+	corrOut string
 }
 
 func newReplay() *cobra.Command {
@@ -44,6 +46,7 @@ Exit status: 0 all went through, 1 some input or channel failed, 2 usage or conf
 	f.StringVar(&o.now, "now", "", "clock for this run, RFC3339 (default: the real time)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "decide from the stored state, but send and record nothing")
 	f.IntVar(&o.workers, "workers", 0, "findings processed at once (overrides pipeline.workers)")
+	f.StringVar(&o.corrOut, "correlations-out", "", "write correlated findings as ASFF NDJSON to this file instead of importing them into Security Hub")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }
@@ -60,10 +63,19 @@ func replay(ctx context.Context, o replayOptions, inputs []string, stdin io.Read
 	if err != nil {
 		return usageErr(err)
 	}
-	a, err := app.Open(ctx, cfg, app.Options{
+	opts := app.Options{
 		StatePath: o.state, Now: clock, DryRun: o.dryRun, Workers: o.workers,
 		Progress: func(s pipeline.Summary) { fmt.Fprintf(stderr, "hubtriage: %d findings read...\n", s.Read) },
-	})
+	}
+	if o.corrOut != "" {
+		f, err := os.Create(o.corrOut)
+		if err != nil {
+			return usageErr(fmt.Errorf("--correlations-out: %w", err))
+		}
+		defer f.Close()
+		opts.CorrelationsOut = f
+	}
+	a, err := app.Open(ctx, cfg, opts)
 	if err != nil {
 		return &exitError{code: exitPartial, err: err}
 	}

@@ -1,0 +1,83 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"hubtriage/asff"
+	"hubtriage/correlate"
+)
+
+// Correlator is the correlation stage; *correlate.Engine implements it.
+type Correlator interface {
+	Observe(ctx context.Context, f *asff.Finding) ([]correlate.Result, error)
+	Rollback(ctx context.Context, r correlate.Result) error
+}
+
+// Sink takes correlated findings as ASFF JSON: Security Hub's
+// BatchImportFindings, or a file for review.
+//
+// Contract: Put returns nil only once every finding was accepted; it is
+// safe for concurrent use.
+type Sink interface {
+	Put(ctx context.Context, findings [][]byte) error
+}
+
+// correlate feeds f to the correlation stage and turns every correlated
+// finding whose contributing set changed into a correlate decision, puts
+// it into the sink, and alerts on it like on any other finding.
+// hubtriage's own correlated findings coming back are not correlated
+// again (no feedback loop).
+func (p *Pipeline) correlate(ctx context.Context, f *asff.Finding) []Decision {
+	if p.opt.Correlator == nil || correlate.IsOwn(f) {
+		return nil
+	}
+	results, err := p.opt.Correlator.Observe(ctx, f)
+	var out []Decision
+	if err != nil {
+		out = append(out, newDecision(f, "", DecisionError, "correlate: "+err.Error()))
+	}
+	for _, r := range results {
+		out = append(out, p.correlated(ctx, r)...)
+	}
+	return out
+}
+
+func (p *Pipeline) correlated(ctx context.Context, r correlate.Result) []Decision {
+	cf, err := asff.DecodeFinding(r.Finding)
+	if err != nil {
+		return []Decision{{Rule: r.Rule, Decision: DecisionError, Resource: r.Resource, Channels: []string{},
+			Reason: "correlated finding does not decode: " + err.Error()}}
+	}
+	d := newDecision(cf, r.Rule, DecisionCorrelate, correlateReason(r))
+	d.Resource = r.Resource
+	for _, c := range r.Contributing {
+		d.Contributing = append(d.Contributing, c.ID)
+	}
+	if p.opt.Sink != nil {
+		if err := p.opt.Sink.Put(ctx, [][]byte{r.Finding}); err != nil {
+			if rerr := p.opt.Correlator.Rollback(ctx, r); rerr != nil {
+				p.log.Error("roll back correlation state", "rule", r.Rule, "resource", r.Resource, "err", rerr)
+			}
+			d.Decision = DecisionError
+			d.Reason = "import correlated finding: " + err.Error() + "; emitted again on the next observation"
+			return []Decision{d}
+		}
+	}
+	return append([]Decision{d}, p.alert(ctx, cf)...)
+}
+
+func correlateReason(r correlate.Result) string {
+	if r.Archived {
+		return "no contributing finding counts any more; correlated finding archived"
+	}
+	return fmt.Sprintf("%d contributing findings on %s", len(r.Contributing), shortResource(r.Resource))
+}
+
+func shortResource(s string) string {
+	if i := strings.LastIndexAny(s, "/:"); i >= 0 && i < len(s)-1 {
+		return s[i+1:]
+	}
+	return s
+}
