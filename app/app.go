@@ -46,7 +46,7 @@ func Open(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := OpenStore(ctx, cfg, opt.StatePath)
+	st, err := OpenStore(ctx, cfg, opt.StatePath, opt.Now)
 	if err != nil {
 		return nil, err
 	}

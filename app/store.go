@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -15,15 +16,16 @@ import (
 )
 
 // OpenStore opens the configured state backend; pathOverride, when set,
-// replaces state.path for the embedded store.
-func OpenStore(ctx context.Context, cfg *config.Config, pathOverride string) (store.Store, error) {
+// replaces state.path for the embedded store, and now (nil: time.Now) is
+// the backend's clock, so a replay with --now judges expiry by its clock.
+func OpenStore(ctx context.Context, cfg *config.Config, pathOverride string, now func() time.Time) (store.Store, error) {
 	switch cfg.State.Backend {
 	case "bolt":
 		path := cfg.State.Path
 		if pathOverride != "" {
 			path = pathOverride
 		}
-		st, err := bolt.Open(path, bolt.Options{})
+		st, err := bolt.Open(path, bolt.Options{Now: now})
 		if err != nil {
 			return nil, storeError("bolt", err)
 		}
@@ -38,7 +40,7 @@ func OpenStore(ctx context.Context, cfg *config.Config, pathOverride string) (st
 				o.BaseEndpoint = aws.String(cfg.State.DynamoDB.Endpoint)
 			}
 		})
-		return dynamo.New(client, cfg.State.DynamoDB.Table, dynamo.Options{}), nil
+		return dynamo.New(client, cfg.State.DynamoDB.Table, dynamo.Options{Now: now}), nil
 	}
 	return nil, fmt.Errorf("%w %q", ErrStoreBackend, cfg.State.Backend)
 }

@@ -52,6 +52,10 @@ type Options struct {
 	// NoSync skips the fsync after each commit: faster, but a crash may
 	// lose recent notifications' records. For tests and benchmarks.
 	NoSync bool
+	// Now is the backend's clock, used where the contract takes no now
+	// (claim expiry in Get, liveness in PutIf); nil means time.Now. Replays
+	// with a fixed clock pass theirs so expiry agrees with their decisions.
+	Now func() time.Time
 }
 
 // Store is a store.Store in one bbolt file. It is safe for concurrent use.
@@ -85,7 +89,11 @@ func Open(path string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open state file %s: %w", path, err)
 	}
-	return &Store{db: db, path: path, commits: groupCommit{db: db}, wallNow: time.Now}, nil
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{db: db, path: path, commits: groupCommit{db: db}, wallNow: now}, nil
 }
 
 // initLayout creates the buckets of a new file, or checks that an existing
