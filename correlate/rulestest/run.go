@@ -104,11 +104,32 @@ func configSection(path string) (correlate.Config, error) {
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return correlate.Config{}, fmt.Errorf("config %s: %w", path, err)
 	}
-	cfg, err := correlate.DecodeConfig(&doc.Correlation)
+	cfg, err := correlate.DecodeConfig(rulesOnly(&doc.Correlation))
 	if err != nil {
 		return cfg, fmt.Errorf("config %s: %w", path, err)
 	}
 	return cfg, nil
+}
+
+// rulesOnly keeps the builtins and rules of a config file's correlation
+// section; its other settings (where findings go, which account imports
+// them) are the config loader's business and do not change what the
+// rules decide.
+func rulesOnly(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	if n.Kind != yaml.MappingNode {
+		return n
+	}
+	out := *n
+	out.Content = nil
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i].Value; k == "builtins" || k == "rules" {
+			out.Content = append(out.Content, n.Content[i], n.Content[i+1])
+		}
+	}
+	return &out
 }
 
 // runCase feeds the case's inputs to a fresh engine and returns the diff
