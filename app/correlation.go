@@ -25,7 +25,7 @@ func buildCorrelation(ctx context.Context, cfg *config.Config, st store.Store, o
 	}
 	var idx store.Index = st
 	if opt.DryRun {
-		idx = memindex.Overlay(st)
+		idx = memindex.Overlay(st).WithClock(opt.Now)
 	}
 	engine := correlate.New(cfg.Correlation.Compiled, idx, correlate.Options{Now: opt.Now, Account: cfg.Correlation.Account})
 	switch {

@@ -68,6 +68,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newReplay(), newCheckConfig(), newGenerate(), newCatcher())
+	root.AddCommand(newReplay(), newCheckConfig(), newGenerate(), newCatcher(), newRules())
 	return root
 }
