@@ -1,0 +1,99 @@
+package bolt
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+
+	bbolt "go.etcd.io/bbolt"
+)
+
+// TestGroupCommitFailureIsolated queues writes behind a blocked one so that
+// they commit as one group, one of which fails: only that one reports an
+// error and loses its change; the others are committed.
+func TestGroupCommitFailureIsolated(t *testing.T) {
+	db, err := bbolt.Open(filepath.Join(t.TempDir(), "g.db"), 0o600, &bbolt.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(func(tx *bbolt.Tx) error { _, err := tx.CreateBucket([]byte("b")); return err }); err != nil {
+		t.Fatal(err)
+	}
+	g := &groupCommit{db: db}
+
+	const queued, failing = 20, 7
+	entered, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- g.run(func(tx *bbolt.Tx) error {
+			close(entered)
+			<-release
+			return tx.Bucket([]byte("b")).Put([]byte("first"), []byte("1"))
+		})
+	}()
+
+	<-entered
+	boom := errors.New("boom")
+	errs := make([]error, queued)
+	var wg sync.WaitGroup
+	for i := range queued {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = g.run(func(tx *bbolt.Tx) error {
+				if err := tx.Bucket([]byte("b")).Put(fmt.Appendf(nil, "k%02d", i), []byte("v")); err != nil {
+					return err
+				}
+				if i == failing {
+					return boom
+				}
+				return nil
+			})
+		}()
+	}
+	waitQueued(g, queued)
+	close(release)
+	wg.Wait()
+	if err := <-first; err != nil {
+		t.Fatalf("blocked write: %v", err)
+	}
+
+	for i, err := range errs {
+		switch {
+		case i == failing && !errors.Is(err, boom):
+			t.Errorf("failing write returned %v, want its own error", err)
+		case i != failing && err != nil:
+			t.Errorf("write %d returned %v, want nil", i, err)
+		}
+	}
+	err = db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket([]byte("b"))
+		for i := range queued {
+			got := b.Get(fmt.Appendf(nil, "k%02d", i)) != nil
+			if got != (i != failing) {
+				t.Errorf("key k%02d stored = %t, want %t", i, got, i != failing)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitQueued waits until n writes are queued behind the leader.
+func waitQueued(g *groupCommit, n int) {
+	for {
+		g.mu.Lock()
+		q := len(g.queue)
+		g.mu.Unlock()
+		if q >= n {
+			return
+		}
+		runtime.Gosched()
+	}
+}
