@@ -1,8 +1,10 @@
 package bolt_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -169,10 +171,20 @@ func TestRefusesForeignFiles(t *testing.T) {
 }
 
 func TestOpenErrorsNamePath(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "no-such-dir", "state.db")
-	_, err := bolt.Open(path, bolt.Options{})
-	if err == nil || !strings.Contains(err.Error(), path) {
-		t.Fatalf("Open in a missing directory = %v, want an error naming %s", err, path)
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage.db")
+	if err := os.WriteFile(garbage, bytes.Repeat([]byte("not a bolt file\n"), 1024), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{filepath.Join(dir, "no-such-dir", "state.db"), garbage} {
+		s, err := bolt.Open(path, bolt.Options{})
+		if err == nil {
+			s.Close()
+			t.Fatalf("Open(%s) succeeded, want an error", path)
+		}
+		if !strings.Contains(err.Error(), path) {
+			t.Fatalf("Open = %q, want an error naming %s", err, path)
+		}
 	}
 }
 

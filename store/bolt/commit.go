@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"fmt"
 	"sync"
 
 	bbolt "go.etcd.io/bbolt"
@@ -79,7 +80,7 @@ func (g *groupCommit) commit(group []*write) {
 		failed := -1
 		err := g.db.Update(func(tx *bbolt.Tx) error {
 			for i, w := range group {
-				if err := w.fn(tx); err != nil {
+				if err := call(w.fn, tx); err != nil {
 					failed = i
 					return err
 				}
@@ -95,4 +96,15 @@ func (g *groupCommit) commit(group []*write) {
 		group[failed].done <- err
 		group = append(group[:failed:failed], group[failed+1:]...)
 	}
+}
+
+// call runs fn, turning a panic into an error: the leader runs other
+// callers' functions, and a panic escaping it would leave them waiting.
+func call(fn func(*bbolt.Tx) error, tx *bbolt.Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("write panicked: %v", r)
+		}
+	}()
+	return fn(tx)
 }

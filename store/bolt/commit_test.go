@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 
@@ -95,5 +96,22 @@ func waitQueued(g *groupCommit, n int) {
 			return
 		}
 		runtime.Gosched()
+	}
+}
+
+// TestGroupCommitPanicIsError checks that a panicking write reports an
+// error instead of leaving the lead taken and every later write waiting.
+func TestGroupCommitPanicIsError(t *testing.T) {
+	db, err := bbolt.Open(filepath.Join(t.TempDir(), "g.db"), 0o600, &bbolt.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	g := &groupCommit{db: db}
+	if err := g.run(func(*bbolt.Tx) error { panic("bad value") }); err == nil || !strings.Contains(err.Error(), "bad value") {
+		t.Fatalf("panicking write = %v, want an error carrying the panic", err)
+	}
+	if err := g.run(func(tx *bbolt.Tx) error { _, err := tx.CreateBucket([]byte("b")); return err }); err != nil {
+		t.Fatalf("write after a panic: %v", err)
 	}
 }
