@@ -12,6 +12,9 @@ import (
 
 	"hubtriage/asff"
 	"hubtriage/asff/asffgen"
+	"hubtriage/correlate"
+	"hubtriage/correlate/memindex"
+	"hubtriage/store"
 	"hubtriage/notify"
 	"hubtriage/notify/notifytest"
 	"hubtriage/store/bolt"
@@ -41,7 +44,7 @@ func benchRules(b *testing.B, ch notify.Channel) []Rule {
 
 // benchPipeline runs the whole pipeline (stream decode, filter, dedup on
 // bbolt, null channel, JSON decision output) over the corpus b.N times.
-func benchPipeline(b *testing.B, dryRun bool) {
+func benchPipeline(b *testing.B, dryRun, correlation bool) {
 	data := corpus(b)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
@@ -55,7 +58,19 @@ func benchPipeline(b *testing.B, dryRun bool) {
 		}
 		null := &notifytest.Null{ChannelName: "null"}
 		now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
-		p, err := New(Options{Rules: benchRules(b, null), Store: st, DryRun: dryRun, Now: func() time.Time { return now }})
+		opt := Options{Rules: benchRules(b, null), Store: st, DryRun: dryRun, Now: func() time.Time { return now }}
+		if correlation {
+			rules, errs := correlate.Compile(correlate.Config{})
+			if len(errs) > 0 {
+				b.Fatal(errs)
+			}
+			var idx store.Index = st
+			if dryRun {
+				idx = memindex.Overlay(st).WithClock(opt.Now)
+			}
+			opt.Correlator = correlate.New(rules, idx, correlate.Options{Now: opt.Now})
+		}
+		p, err := New(opt)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -77,8 +92,16 @@ func benchPipeline(b *testing.B, dryRun bool) {
 }
 
 // BenchmarkPipelineDryRun100k is the replay --dry-run path.
-func BenchmarkPipelineDryRun100k(b *testing.B) { benchPipeline(b, true) }
+func BenchmarkPipelineDryRun100k(b *testing.B) { benchPipeline(b, true, false) }
 
 // BenchmarkPipelineBolt100k records every decision in bbolt and "sends"
 // to a null channel.
-func BenchmarkPipelineBolt100k(b *testing.B) { benchPipeline(b, false) }
+func BenchmarkPipelineBolt100k(b *testing.B) { benchPipeline(b, false, false) }
+
+// BenchmarkPipelineDryRunCorrelate100k adds the three built-in correlation
+// rules to the dry run.
+func BenchmarkPipelineDryRunCorrelate100k(b *testing.B) { benchPipeline(b, true, true) }
+
+// BenchmarkPipelineBoltCorrelate100k adds the three built-in correlation
+// rules, indexing in bbolt.
+func BenchmarkPipelineBoltCorrelate100k(b *testing.B) { benchPipeline(b, false, true) }

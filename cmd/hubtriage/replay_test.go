@@ -228,3 +228,36 @@ func TestExampleConfigIsValid(t *testing.T) {
 		t.Fatalf("examples/hubtriage.yaml: %s", r.stderr)
 	}
 }
+
+func TestRulesTestCommand(t *testing.T) {
+	files, _ := filepath.Glob("../../correlate/testdata/rules/*.yaml")
+	if len(files) < 3 {
+		t.Fatalf("built-in rule tests missing: %v", files)
+	}
+	if r := execute(t, "", append([]string{"rules", "test"}, files...)...); r.code != 0 {
+		t.Fatalf("shipped rule tests: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	bad := filepath.Join(t.TempDir(), "wrong.yaml")
+	os.WriteFile(bad, []byte(`tests:
+  - name: two CVEs are not enough, but this test claims they are
+    at: 2024-05-20T12:00:00Z
+    input:
+      - file: `+mustAbs(t, "../../correlate/testdata/findings/guardduty-backdoor-ec2.json")+`
+      - file: `+mustAbs(t, "../../correlate/testdata/findings/inspector2-ec2-cve-2021-44228.json")+`
+    expect:
+      - rule: ec2-backdoor-critical-cves
+        resource: arn:aws:ec2:us-east-1:111122223333:instance/i-0a1b2c3d4e5f60718
+`), 0o600)
+	r := execute(t, "", "rules", "test", bad)
+	if r.code != 1 || !strings.Contains(r.stdout+r.stderr, "FAIL") {
+		t.Fatalf("failing rule test: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func mustAbs(t *testing.T, p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
