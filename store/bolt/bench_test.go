@@ -2,6 +2,7 @@ package bolt_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -64,4 +65,41 @@ func benchClaimConfirm(b *testing.B, workers int, opts bolt.Options) {
 		})
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "notifications/s")
+}
+
+// BenchmarkClaimDuplicate is the pipeline's common case: findings sent
+// again by Security Hub while their notification is within the window.
+func BenchmarkClaimDuplicate(b *testing.B) {
+	const keys = 10000
+	s, err := bolt.Open(filepath.Join(b.TempDir(), "state.db"), bolt.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	now := time.Now()
+	for i := range keys {
+		key := fmt.Sprintf("rule/email/finding-%d", i)
+		c, err := s.Claim(ctx, key, store.Meta{}, now, time.Hour, time.Minute)
+		if err == nil {
+			err = s.Confirm(ctx, c, now)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	var seq atomic.Int64
+	b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			key := fmt.Sprintf("rule/email/finding-%d", seq.Add(1)%keys)
+			if _, err := s.Claim(ctx, key, store.Meta{}, now.Add(time.Minute), time.Hour, time.Minute); !errors.Is(err, store.ErrDuplicate) {
+				b.Errorf("Claim = %v, want ErrDuplicate", err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "claims/s")
 }

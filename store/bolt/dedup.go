@@ -69,6 +69,9 @@ func (s *Store) Claim(ctx context.Context, key string, meta store.Meta, now time
 	if err := ctx.Err(); err != nil {
 		return store.Claim{}, err
 	}
+	if err := s.refused(key, now, window); err != nil {
+		return store.Claim{}, err
+	}
 	token := newToken()
 	var c store.Claim
 	var outcome error
@@ -87,6 +90,26 @@ func (s *Store) Claim(ctx context.Context, key string, meta store.Meta, now time
 		return store.Claim{}, s.fail(fmt.Sprintf("claim %q", key), err)
 	}
 	return c, outcome
+}
+
+// refused answers a Claim from a read transaction when the key's state
+// refuses it (store.ErrDuplicate or store.ErrInFlight), so that the common
+// case, a finding already notified, costs no write. The answer is as of
+// the read, a moment the Claim may be ordered at. nil means a write
+// transaction must decide.
+func (s *Store) refused(key string, now time.Time, window time.Duration) error {
+	var outcome error
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		it, _, err := load(tx, key)
+		if err == nil {
+			_, outcome = it.claim(key, "", store.Meta{}, now, window, time.Nanosecond)
+		}
+		return err
+	})
+	if err != nil {
+		return s.fail(fmt.Sprintf("claim %q", key), err)
+	}
+	return outcome
 }
 
 // Confirm settles c as notified at now, or returns store.ErrClaimLost.
