@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestEventBridgePatternCommand(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hubtriage.yaml")
+	cfg := `rules:
+  - name: high
+    filter:
+      SeverityLabel: [{Value: HIGH, Comparison: EQUALS}]
+      UpdatedAt: [{DateRange: {Value: 7, Unit: DAYS}}]
+`
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd := newEventBridgePattern()
+	cmd.SetArgs([]string{"--config", path, "--compact", "--skip-inactive"})
+	cmd.SetOut(&stdout)
+	cmd.SetErr(&stderr)
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"detail":{"findings":{"Severity":{"Label":["HIGH"]}}},"detail-type":["Security Hub Findings - Imported"],"source":["aws.securityhub"]}` + "\n"
+	if stdout.String() != want {
+		t.Errorf("stdout %q, want %q", stdout.String(), want)
+	}
+	if !strings.Contains(stderr.String(), "note: rule high: UpdatedAt: left to the Lambda") {
+		t.Errorf("stderr %q, want a note about UpdatedAt", stderr.String())
+	}
+
+	stdout.Reset()
+	cmd = newEventBridgePattern()
+	cmd.SetArgs([]string{"--config", path})
+	cmd.SetOut(&stdout)
+	cmd.SetErr(&stderr)
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil || !strings.Contains(stdout.String(), "\n  ") {
+		t.Fatalf("indented output %q is not indented JSON: %v", stdout.String(), err)
+	}
+	if !strings.Contains(stdout.String(), `"PASSED"`) {
+		t.Error("without --skip-inactive the pattern must let PASSED findings through")
+	}
+}
+
+func TestEventBridgePatternBadConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(path, []byte("rules: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := newEventBridgePattern()
+	cmd.SetArgs([]string{"--config", path})
+	cmd.SetOut(&bytes.Buffer{})
+	cmd.SetErr(&bytes.Buffer{})
+	err := cmd.Execute()
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != exitUsage {
+		t.Fatalf("err = %v, want a usage error", err)
+	}
+}
