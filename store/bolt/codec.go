@@ -110,6 +110,9 @@ var zeroUnix = time.Time{}.Unix()
 
 func (d *decoder) time() time.Time {
 	sec, nsec := d.varint(), d.uvarint()
+	if d.err == nil && nsec >= uint64(time.Second) {
+		d.err = fmt.Errorf("nanoseconds %d out of range", nsec)
+	}
 	if d.err != nil || (sec == zeroUnix && nsec == 0) {
 		return time.Time{}
 	}
