@@ -68,6 +68,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newReplay(), newCheckConfig(), newGenerate(), newCatcher(), newRules())
+	root.AddCommand(newReplay(), newCheckConfig(), newGenerate(), newCatcher(), newRules(), newEventBridgePattern())
 	return root
 }
