@@ -29,6 +29,11 @@ const (
 	// sets <NAME> to the secret's value before the config is read (see
 	// ResolveSecrets).
 	EnvSecretPrefix = "HUBTRIAGE_SECRET_"
+	// EnvTable names the DynamoDB table the deployment template created.
+	// When set, it selects the dynamodb state backend with that table
+	// (region and endpoint stay as configured), so the config need not
+	// repeat the stack's table name.
+	EnvTable = "HUBTRIAGE_DYNAMODB_TABLE"
 )
 
 // DefaultConfigPath is where the deployment package puts hubtriage.yaml
@@ -98,8 +103,21 @@ var ErrConfigSource = errors.New("set either " + EnvConfig + " or " + EnvConfigS
 
 // LoadConfig reads the config from the SSM parameter EnvConfigSSM names
 // (decrypted), or else from the file EnvConfig names (DefaultConfigPath
-// when unset), and validates it like `hubtriage check-config`.
+// when unset), validates it like `hubtriage check-config`, and applies
+// EnvTable.
 func LoadConfig(ctx context.Context, api SSMAPI, lookup func(string) (string, bool)) (*config.Config, error) {
+	cfg, err := loadConfig(ctx, api, lookup)
+	if err != nil {
+		return nil, err
+	}
+	if table, _ := lookup(EnvTable); table != "" {
+		cfg.State.Backend = "dynamodb"
+		cfg.State.DynamoDB.Table = table
+	}
+	return cfg, nil
+}
+
+func loadConfig(ctx context.Context, api SSMAPI, lookup func(string) (string, bool)) (*config.Config, error) {
 	param, fromSSM := lookup(EnvConfigSSM)
 	path, fromFile := lookup(EnvConfig)
 	switch {

@@ -42,7 +42,11 @@ func TestConfigFromSSMParameter(t *testing.T) {
 func TestLoadConfigSources(t *testing.T) {
 	moto := motoserver.Start(t)
 	cfg := moto.AWSConfig()
-	valid := "state: {backend: dynamodb, dynamodb: {table: t}}\nrules: [{name: all}]\n"
+	valid := "state: {backend: dynamodb, dynamodb: {table: t, region: eu-west-1}}\nrules: [{name: all}]\n"
+	embedded := filepath.Join(t.TempDir(), "embedded.yaml")
+	if err := os.WriteFile(embedded, []byte("state: {path: /tmp/x.db}\nrules: [{name: all}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	good := filepath.Join(t.TempDir(), "hubtriage.yaml")
 	if err := os.WriteFile(good, []byte(valid), 0o600); err != nil {
 		t.Fatal(err)
@@ -64,14 +68,20 @@ func TestLoadConfigSources(t *testing.T) {
 		{"invalid config in parameter", map[string]string{EnvConfigSSM: badParam}, "state.dynamodb.table"},
 		{"missing file", map[string]string{EnvConfig: good + ".missing"}, "read config"},
 		{"default path", map[string]string{}, DefaultConfigPath},
+		{"table from the template", map[string]string{EnvConfig: good, EnvTable: "stack-table"}, ""},
+		{"table turns an embedded-store config to dynamodb", map[string]string{EnvConfig: embedded, EnvTable: "stack-table"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			lookup := func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok }
 			c, err := LoadConfig(context.Background(), ssm.NewFromConfig(cfg), lookup)
 			if tt.wantErr == "" {
-				if err != nil || c.State.DynamoDB.Table != "t" {
-					t.Fatalf("LoadConfig = %v, %v; want the config", c, err)
+				wantTable := "t"
+				if tt.env[EnvTable] != "" {
+					wantTable = tt.env[EnvTable]
+				}
+				if err != nil || c.State.Backend != "dynamodb" || c.State.DynamoDB.Table != wantTable {
+					t.Fatalf("LoadConfig = %+v, %v; want the dynamodb backend on table %s", c, err, wantTable)
 				}
 				return
 			}
