@@ -60,7 +60,6 @@ type scanner struct {
 	depth  int
 	inStr  bool
 	esc    bool
-	quote  int // cached buf index of a '"' at or after pos, or -1
 	docBeg int // buf index where the current document starts
 }
 
@@ -68,7 +67,7 @@ func newScanner(r io.Reader, name string, maxDoc int) *scanner {
 	if maxDoc <= 0 {
 		maxDoc = defaultMaxDocument
 	}
-	return &scanner{r: r, name: name, max: maxDoc, buf: make([]byte, 0, readChunk), line: 1, quote: -1}
+	return &scanner{r: r, name: name, max: maxDoc, buf: make([]byte, 0, readChunk), line: 1}
 }
 
 // next returns the next document or problem. It returns io.EOF after the
@@ -147,7 +146,7 @@ func (s *scanner) document() (scanItem, error) {
 	}
 	s.seenDoc = true
 	start := s.posAt(s.pos)
-	s.docBeg, s.depth, s.inStr, s.esc, s.quote = s.pos, 0, false, false, -1
+	s.docBeg, s.depth, s.inStr, s.esc = s.pos, 0, false, false
 	it, err := s.scanDocument(start)
 	if err != nil || missingComma == nil {
 		return it, err
@@ -187,20 +186,14 @@ func (s *scanner) scanDoc() bool {
 				i++
 				continue
 			}
-			if s.quote < i {
-				q := bytes.IndexByte(b[i:], '"')
-				if q < 0 { // the string goes on past the buffer
-					i, s.esc = skipEscapes(b, i)
-					continue
-				}
-				s.quote = i + q
+			k := indexQuoteOrBackslash(b[i:])
+			if k < 0 { // the string goes on past the buffer
+				i = len(b)
+				break
 			}
-			if bs := bytes.IndexByte(b[i:s.quote], '\\'); bs >= 0 {
-				i += bs + 1
-				s.esc = true
-				continue
-			}
-			i, s.inStr = s.quote+1, false
+			i += k + 1
+			s.inStr = b[i-1] == '\\'
+			s.esc = s.inStr
 			continue
 		}
 		switch b[i] {
@@ -219,21 +212,6 @@ func (s *scanner) scanDoc() bool {
 	}
 	s.pos = i
 	return false
-}
-
-// skipEscapes consumes b[i:], which holds no '"', and reports whether it
-// ends inside an escape sequence.
-func skipEscapes(b []byte, i int) (int, bool) {
-	for {
-		bs := bytes.IndexByte(b[i:], '\\')
-		if bs < 0 {
-			return len(b), false
-		}
-		i += bs + 2
-		if i > len(b) {
-			return len(b), true
-		}
-	}
 }
 
 // garbage skips bytes that cannot start a document, up to the next '{' or
@@ -339,7 +317,4 @@ func (s *scanner) compact(keep int) {
 	s.pos -= keep
 	s.docBeg -= keep
 	s.lineAt -= keep
-	if s.quote >= 0 {
-		s.quote -= keep
-	}
 }

@@ -49,15 +49,15 @@ func trimRightSpace(b []byte) int {
 func stringEnd(b []byte, i int) int {
 	i++
 	for {
-		q := bytes.IndexByte(b[i:], '"')
-		if q < 0 {
+		k := indexQuoteOrBackslash(b[i:])
+		if k < 0 {
 			return -1
 		}
-		bs := bytes.IndexByte(b[i:i+q], '\\')
-		if bs < 0 {
-			return i + q + 1
+		i += k
+		if b[i] == '"' {
+			return i + 1
 		}
-		i += bs + 2
+		i += 2 // a backslash and the byte it escapes
 		if i > len(b) {
 			return -1
 		}
