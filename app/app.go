@@ -37,6 +37,8 @@ type App struct {
 	Store    store.Store
 	Channels map[string]notify.Channel
 	Pipeline *pipeline.Pipeline
+
+	cleanup func()
 }
 
 // Open builds the store, the channels and the pipeline from cfg. Nothing is
@@ -51,21 +53,28 @@ func Open(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 		return nil, err
 	}
 	popt := pipelineOptions(cfg, st, channels, opt)
-	popt.Correlator, popt.Sink, err = buildCorrelation(ctx, cfg, st, opt)
+	corr, err := buildCorrelation(ctx, cfg, st, opt)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
+	popt.Correlator, popt.Sink = corr.engine, corr.sink
 	p, err := pipeline.New(popt)
 	if err != nil {
+		corr.cleanup()
 		st.Close()
 		return nil, err
 	}
-	return &App{Config: cfg, Store: st, Channels: channels, Pipeline: p}, nil
+	return &App{Config: cfg, Store: st, Channels: channels, Pipeline: p, cleanup: corr.cleanup}, nil
 }
 
-// Close releases the store.
-func (a *App) Close() error { return a.Store.Close() }
+// Close releases the store (and a dry run's scratch files).
+func (a *App) Close() error {
+	if a.cleanup != nil {
+		a.cleanup()
+	}
+	return a.Store.Close()
+}
 
 func pipelineOptions(cfg *config.Config, st store.Store, channels map[string]notify.Channel, opt Options) pipeline.Options {
 	workers := cfg.Pipeline.Workers

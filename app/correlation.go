@@ -4,41 +4,74 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"hubtriage/config"
 	"hubtriage/correlate"
-	"hubtriage/correlate/memindex"
+
 	"hubtriage/pipeline"
 	"hubtriage/securityhub"
 	"hubtriage/store"
+	"hubtriage/store/bolt"
+	"hubtriage/store/overlay"
 )
 
+// correlation is the built correlation stage.
+type correlation struct {
+	engine  pipeline.Correlator
+	sink    pipeline.Sink
+	cleanup func() // removes a dry run's scratch index
+}
+
 // buildCorrelation returns the correlation stage and the sink of its
-// findings (nil, nil when correlation is off). A dry run correlates over
-// an in-memory overlay of the store, so it sees the real index but
-// records nothing; it imports nothing, but may write to opt.CorrelationsOut.
-func buildCorrelation(ctx context.Context, cfg *config.Config, st store.Store, opt Options) (pipeline.Correlator, pipeline.Sink, error) {
+// findings (a zero correlation when it is off). A dry run correlates over
+// an overlay of the store whose writes go to a scratch file, so it sees the
+// real index and its own effects, records nothing, and stays small in
+// memory; it imports nothing, but may write to opt.CorrelationsOut.
+func buildCorrelation(ctx context.Context, cfg *config.Config, st store.Store, opt Options) (correlation, error) {
+	c := correlation{cleanup: func() {}}
 	if !cfg.Correlation.On() || len(cfg.Correlation.Compiled) == 0 {
-		return nil, nil, nil
+		return c, nil
 	}
 	var idx store.Index = st
 	if opt.DryRun {
-		idx = memindex.Overlay(st).WithClock(opt.Now)
+		scratch, cleanup, err := scratchIndex(opt.Now)
+		if err != nil {
+			return c, err
+		}
+		idx, c.cleanup = overlay.New(st, scratch, opt.Now), cleanup
 	}
-	engine := correlate.New(cfg.Correlation.Compiled, idx, correlate.Options{Now: opt.Now, Account: cfg.Correlation.Account})
+	c.engine = correlate.New(cfg.Correlation.Compiled, idx, correlate.Options{Now: opt.Now, Account: cfg.Correlation.Account})
 	switch {
 	case opt.CorrelationsOut != nil:
-		return engine, &fileSink{w: opt.CorrelationsOut}, nil
+		c.sink = &fileSink{w: opt.CorrelationsOut}
 	case cfg.Correlation.Import && !opt.DryRun:
 		client, err := SecurityHubClient(ctx, cfg)
 		if err != nil {
-			return nil, nil, err
+			c.cleanup()
+			return correlation{}, err
 		}
-		return engine, &hubSink{client: client}, nil
+		c.sink = &hubSink{client: client}
 	}
-	return engine, nil, nil
+	return c, nil
+}
+
+// scratchIndex opens a throw-away bbolt file for a dry run's index writes.
+func scratchIndex(now func() time.Time) (store.Index, func(), error) {
+	dir, err := os.MkdirTemp("", "hubtriage-dry-run-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("dry-run scratch index: %w", err)
+	}
+	st, err := bolt.Open(filepath.Join(dir, "index.db"), bolt.Options{NoSync: true, Now: now})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, fmt.Errorf("dry-run scratch index: %w", err)
+	}
+	return st, func() { st.Close(); os.RemoveAll(dir) }, nil
 }
 
 // SecurityHubClient builds the Security Hub client from the securityhub section.
