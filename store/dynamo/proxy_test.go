@@ -10,13 +10,14 @@ import (
 	"testing"
 )
 
-// fault is what the proxy does with one request.
-type fault int
+// fault is what the proxy does with one request: pass, loseResponse, or
+// any other value, a DynamoDB error code to answer with HTTP 400 without
+// forwarding the request (e.g. "ThrottlingException").
+type fault string
 
 const (
-	pass         fault = iota // forward to moto and return its answer
-	throttle                  // answer ProvisionedThroughputExceededException, moto untouched
-	loseResponse              // forward to moto, then answer 500 as if the answer was lost
+	pass         fault = ""     // forward to moto and return its answer
+	loseResponse fault = "lose" // forward to moto, then answer 500 as if its answer was lost
 )
 
 // proxy is a loopback HTTP server in front of moto_server that forwards one
@@ -24,8 +25,8 @@ const (
 // applies the write without a lock, so two concurrent requests can both
 // pass the same condition, which DynamoDB never allows on one item.
 // Serialising the requests restores DynamoDB's per-item atomicity while the
-// clients still race each other. fault, when set, may throttle a request or
-// lose moto's answer to it, to exercise the store's retries.
+// clients still race each other. fault, when set, may fail a request (as
+// a throttle) or lose moto's answer to it, to exercise the store's retries.
 type proxy struct {
 	URL string
 
@@ -75,13 +76,13 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f = p.fault(op, p.calls[op])
 	}
 	switch f {
-	case throttle:
-		awsError(w, http.StatusBadRequest, "ProvisionedThroughputExceededException")
+	case pass:
+		p.moto.ServeHTTP(w, r)
 	case loseResponse:
 		p.moto.ServeHTTP(httptest.NewRecorder(), r)
 		awsError(w, http.StatusInternalServerError, "InternalServerError")
 	default:
-		p.moto.ServeHTTP(w, r)
+		awsError(w, http.StatusBadRequest, string(f))
 	}
 }
 
