@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	json "github.com/goccy/go-json"
 )
 
 // Keys of ProductFields that decoding falls back to.
@@ -38,12 +36,12 @@ func decodeFinding(doc []byte, pos position) (*Finding, error) {
 	if start >= len(doc) || doc[start] != '{' {
 		return nil, pos.errorAt(doc, start, ErrNotFinding, "finding is not a JSON object")
 	}
-	var w wireFinding
-	if err := json.Unmarshal(doc, &w); err != nil {
-		// Slow path: the standard library names syntax and type errors
-		// precisely, and decodes anything goccy rejects by mistake.
-		w = wireFinding{}
-		if err := stdjson.Unmarshal(doc, &w); err != nil {
+	w, err := fastFinding(doc, start)
+	if err != nil {
+		// Slow path: encoding/json decodes what the fast decoder declines
+		// and names syntax and type errors precisely.
+		w = new(wireFinding)
+		if err := stdjson.Unmarshal(doc, w); err != nil {
 			return nil, decodeFailure(doc, pos, err)
 		}
 	}

@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 	"unsafe"
-
-	json "github.com/goccy/go-json"
 )
 
-// wireFinding mirrors the ASFF JSON object closely enough for goccy/go-json
-// to decode it in one pass; convert turns it into a Finding. Only fields that
+// wireFinding mirrors the ASFF JSON object: the fast decoder (fast.go) fills
+// it by hand, encoding/json by reflection when the fast decoder declines;
+// convert turns it into a Finding. Only fields that
 // real producers emit with varying types use the flex* types.
 type wireFinding struct {
 	SchemaVersion     string
@@ -94,7 +94,7 @@ type wireResource struct {
 	Partition string
 	Region    string
 	Tags      flexMap
-	Details   json.RawMessage
+	Details   stdjson.RawMessage
 }
 
 type wireCompliance struct {
@@ -134,7 +134,10 @@ func (m *flexMap) UnmarshalJSON(b []byte) error {
 	if i >= len(b) || b[i] != '{' {
 		return errors.New("want a JSON object of strings")
 	}
-	out := make(flexMap, 8)
+	out := *m // like encoding/json, a repeated key adds to the same map
+	if out == nil {
+		out = make(flexMap, 8)
+	}
 	_, err := members(b, i, false, func(key []byte, vs int) (int, error) {
 		ve, err := valueEnd(b, vs)
 		if err != nil {
@@ -154,8 +157,8 @@ func (m *flexMap) UnmarshalJSON(b []byte) error {
 
 // scalarString reads a JSON value as a string: a string's content, "" for
 // null, the JSON text of anything else. Its result may share v's bytes,
-// which the decoders hand over (goccy copies them for every UnmarshalJSON
-// call; documents are never written after scanning).
+// which is safe because decoded documents are never written to afterwards
+// (DecodeFinding decodes its own copy).
 func scalarString(v []byte) (string, error) {
 	if len(v) >= 2 && v[0] == '"' {
 		return unquote(v[1 : len(v)-1])
@@ -169,9 +172,10 @@ func scalarString(v []byte) (string, error) {
 	return unsafe.String(unsafe.SliceData(v), len(v)), nil
 }
 
-// unquote returns the content of a JSON string (without its quotes).
+// unquote returns the content of a JSON string (without its quotes). Like
+// encoding/json, it replaces invalid UTF-8 with U+FFFD.
 func unquote(s []byte) (string, error) {
-	if bytes.IndexByte(s, '\\') < 0 {
+	if bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
 		return unsafe.String(unsafe.SliceData(s), len(s)), nil
 	}
 	q := make([]byte, 0, len(s)+2)
