@@ -97,7 +97,7 @@ func statuses(t *testing.T, st store.Dedup) map[string][]string {
 
 func TestResolvesExactlyTheInactiveAndMissing(t *testing.T) {
 	st, srv, ch := setup(t, "active", "archived", "deleted", "passed", "resolved", "suppressed")
-	sum, got := run(t, reconcile.Options{Store: st, Finder: shFinder(t, srv, 1)})
+	sum, got := run(t, reconcile.Options{Store: st, Finder: shFinder(t, srv)})
 
 	product := productOf(t)
 	both := []string{"all", "medium"}
@@ -128,7 +128,7 @@ func TestResolvesExactlyTheInactiveAndMissing(t *testing.T) {
 	}
 
 	// A second pass finds only the active finding left to check.
-	sum, got = run(t, reconcile.Options{Store: st, Finder: shFinder(t, srv, 1)})
+	sum, got = run(t, reconcile.Options{Store: st, Finder: shFinder(t, srv)})
 	if want := (reconcile.Summary{Checked: 1, Active: 1}); sum != want || len(got) != 0 {
 		t.Errorf("second pass: %+v %v, want %+v and nothing resolved", sum, got, want)
 	}
@@ -151,9 +151,9 @@ func TestFailedBatchIsKeptAndOthersGoOn(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	srv.FailRequests(shtest.GetFindings, 1, http.StatusInternalServerError, "InternalException")
+	srv.FailRequests(shtest.GetFindings, attempts, http.StatusInternalServerError, "InternalException")
 
-	sum, got := run(t, reconcile.Options{Store: st, Finder: shFinder(t, srv, 1), BatchSize: 2})
+	sum, got := run(t, reconcile.Options{Store: st, Finder: shFinder(t, srv), BatchSize: 2})
 	if want := (reconcile.Summary{Checked: 5, Resolved: 3, Errors: 2}); sum != want {
 		t.Errorf("summary %+v, want %+v", sum, want)
 	}
@@ -167,11 +167,11 @@ func TestFailedBatchIsKeptAndOthersGoOn(t *testing.T) {
 	if s := statuses(t, st); s["archived-1"][0] != "notified" || s["archived-2"][0] != "notified" {
 		t.Errorf("records of the failed batch changed: %v", s)
 	}
-	if n := srv.Count(shtest.GetFindings); n != 3 {
-		t.Errorf("%d GetFindings requests, want 3 batches of at most 2", n)
+	if n := srv.Count(shtest.GetFindings); n != attempts+2 {
+		t.Errorf("%d GetFindings requests, want %d (the failing batch's attempts, then 2 more batches of at most 2)", n, attempts+2)
 	}
 
-	sum, _ = run(t, reconcile.Options{Store: st, Finder: shFinder(t, srv, 1), BatchSize: 2})
+	sum, _ = run(t, reconcile.Options{Store: st, Finder: shFinder(t, srv), BatchSize: 2})
 	if want := (reconcile.Summary{Checked: 2, Resolved: 2}); sum != want {
 		t.Errorf("next pass %+v, want %+v", sum, want)
 	}
@@ -179,7 +179,7 @@ func TestFailedBatchIsKeptAndOthersGoOn(t *testing.T) {
 
 func TestDryRunChangesNothing(t *testing.T) {
 	st, srv, ch := setup(t, "active", "archived", "deleted")
-	sum, got := run(t, reconcile.Options{Store: st, Finder: shFinder(t, srv, 1), DryRun: true,
+	sum, got := run(t, reconcile.Options{Store: st, Finder: shFinder(t, srv), DryRun: true,
 		NotifyResolved: true, Channels: map[string]notify.Channel{"ops": ch}})
 	if want := (reconcile.Summary{Checked: 3, Active: 1, Resolved: 1, NotFound: 1}); sum != want || len(got) != 2 {
 		t.Errorf("dry run %+v %v, want %+v and two resolutions", sum, got, want)
@@ -202,7 +202,7 @@ func TestResolvedNotifiedOnceAcrossConcurrentPasses(t *testing.T) {
 	ch := &recorder{name: "ops"}
 	var wg sync.WaitGroup
 	for range 5 {
-		r, err := reconcile.New(reconcile.Options{Store: st, Finder: shFinder(t, srv, 1), NotifyResolved: true,
+		r, err := reconcile.New(reconcile.Options{Store: st, Finder: shFinder(t, srv), NotifyResolved: true,
 			Channels: map[string]notify.Channel{"ops": ch}})
 		if err != nil {
 			t.Fatal(err)
@@ -223,7 +223,7 @@ func TestResolvedNotifiedOnceAcrossConcurrentPasses(t *testing.T) {
 func TestNotifyFailureKeepsTheResolution(t *testing.T) {
 	st, srv, _ := setup(t, "archived")
 	ch := &recorder{name: "ops", fail: func(notify.Notification) error { return errors.New("mailbox full") }}
-	sum, got := run(t, reconcile.Options{Store: st, Finder: shFinder(t, srv, 1), NotifyResolved: true,
+	sum, got := run(t, reconcile.Options{Store: st, Finder: shFinder(t, srv), NotifyResolved: true,
 		Channels: map[string]notify.Channel{"ops": ch}})
 	if want := (reconcile.Summary{Checked: 1, Resolved: 1, NotifyErrors: 2}); sum != want || !sum.Failed() {
 		t.Errorf("summary %+v, want %+v", sum, want)
@@ -238,7 +238,7 @@ func TestNotifyFailureKeepsTheResolution(t *testing.T) {
 
 func TestCancelStopsBetweenBatches(t *testing.T) {
 	st, srv, _ := setup(t, "archived", "deleted", "passed")
-	r, err := reconcile.New(reconcile.Options{Store: st, Finder: shFinder(t, srv, 1), BatchSize: 1})
+	r, err := reconcile.New(reconcile.Options{Store: st, Finder: shFinder(t, srv), BatchSize: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +250,7 @@ func TestCancelStopsBetweenBatches(t *testing.T) {
 }
 
 func TestNewNeedsStoreAndFinder(t *testing.T) {
-	if _, err := reconcile.New(reconcile.Options{Finder: shFinder(t, shtest.New(t), 1)}); !errors.Is(err, reconcile.ErrNoStore) {
+	if _, err := reconcile.New(reconcile.Options{Finder: shFinder(t, shtest.New(t))}); !errors.Is(err, reconcile.ErrNoStore) {
 		t.Errorf("no store: %v", err)
 	}
 	if _, err := reconcile.New(reconcile.Options{Store: openBolt(t)}); !errors.Is(err, reconcile.ErrNoFinder) {
