@@ -36,15 +36,38 @@ func decodeFinding(doc []byte, pos position) (*Finding, error) {
 	if start >= len(doc) || doc[start] != '{' {
 		return nil, pos.errorAt(doc, start, ErrNotFinding, "finding is not a JSON object")
 	}
-	w, err := fastFinding(doc, start)
-	if err != nil {
+	w, end, err := fastFinding(doc, start)
+	if err != nil || skipSpace(doc, end) != len(doc) {
 		// Slow path: encoding/json decodes what the fast decoder declines
 		// and names syntax and type errors precisely.
 		w = new(wireFinding)
 		if err := stdjson.Unmarshal(doc, w); err != nil {
 			return nil, decodeFailure(doc, pos, err)
 		}
+		end = trimRightSpace(doc)
 	}
+	return finish(w, doc, start, end, pos)
+}
+
+// appendFindingAt decodes the finding value at doc[s] inside a container
+// and appends its Result. It returns the index past the value, or an error
+// when even the value's extent cannot be found (the container is broken).
+func appendFindingAt(out []Result, doc []byte, s int, pos position) ([]Result, int, error) {
+	if w, end, err := fastFinding(doc, s); err == nil {
+		f, ferr := finish(w, doc, s, end, pos)
+		return append(out, Result{Finding: f, Err: ferr}), end, nil
+	}
+	end, err := valueEnd(doc, s)
+	if err != nil {
+		return out, 0, err
+	}
+	f, ferr := decodeFinding(doc[s:end], pos.at(doc, s))
+	return append(out, Result{Finding: f, Err: ferr}), end, nil
+}
+
+// finish checks the required fields of the finding doc[start:end] and
+// converts it.
+func finish(w *wireFinding, doc []byte, start, end int, pos position) (*Finding, error) {
 	if w.Id == "" || w.ProductArn == "" {
 		field := "Id"
 		if w.Id != "" {
@@ -53,7 +76,7 @@ func decodeFinding(doc []byte, pos position) (*Finding, error) {
 		return nil, pos.errorAt(doc, start, ErrMissingField, "missing required field "+field)
 	}
 	f := w.convert()
-	f.Raw = doc[start:trimRightSpace(doc)]
+	f.Raw = doc[start:end:end]
 	return f, nil
 }
 

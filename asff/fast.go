@@ -28,17 +28,17 @@ var (
 	relatedKeys        = []string{"ProductArn", "Id"}
 )
 
-// fastFinding decodes the finding object at doc[i], which must be all of
-// doc but surrounding whitespace.
-func fastFinding(doc []byte, i int) (*wireFinding, error) {
+// fastFinding decodes the finding object at doc[i] and returns the index
+// just past it.
+func fastFinding(doc []byte, i int) (*wireFinding, int, error) {
 	w := new(wireFinding)
 	end, err := objectStrict(doc, i, func(key []byte, vs int) (int, error) {
 		return w.field(doc, key, vs)
 	})
-	if err != nil || skipSpace(doc, end) != len(doc) {
-		return nil, errFast
+	if err != nil {
+		return nil, 0, errFast
 	}
-	return w, nil
+	return w, end, nil
 }
 
 // field decodes the top-level member key whose value starts at b[vs].

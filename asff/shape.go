@@ -33,9 +33,12 @@ func decodeValue(doc []byte, i int, pos position, depth int, out []Result) []Res
 		return append(out, Result{Err: pos.errorAt(doc, i, ErrNotFinding, "arrays nested too deeply")})
 	}
 	if i < len(doc) && doc[i] == '[' {
-		_, err := elements(doc, i, func(vs, ve int) error {
-			out = decodeValue(doc[:ve], vs, pos, depth+1, out)
-			return nil
+		_, err := elements(doc, i, func(vs int) (int, error) {
+			ve, err := valueEnd(doc, vs)
+			if err == nil {
+				out = decodeValue(doc[:ve], vs, pos, depth+1, out)
+			}
+			return ve, err
 		})
 		return appendWalkError(out, doc, pos, err)
 	}
@@ -112,9 +115,9 @@ func decodeEnvelope(doc []byte, i int, pos position, out []Result) []Result {
 					return -1, nil
 				}
 				found = true
-				return elements(doc, fs, func(s, e int) error {
-					out = appendFinding(out, doc, s, e, pos)
-					return nil
+				return elements(doc, fs, func(s int) (end int, err error) {
+					out, end, err = appendFindingAt(out, doc, s, pos)
+					return end, err
 				})
 			})
 		}
@@ -132,9 +135,9 @@ func decodeFindingsList(doc []byte, i int, pos position, out []Result, key strin
 		if string(k) != key || doc[vs] != '[' {
 			return -1, nil
 		}
-		return elements(doc, vs, func(s, e int) error {
-			out = appendFinding(out, doc, s, e, pos)
-			return nil
+		return elements(doc, vs, func(s int) (end int, err error) {
+			out, end, err = appendFindingAt(out, doc, s, pos)
+			return end, err
 		})
 	})
 	return appendWalkError(out, doc, pos, err)

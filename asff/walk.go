@@ -110,34 +110,21 @@ func compositeEnd(b []byte, i int) (int, error) {
 }
 
 // validValue returns the end of the value at b[i] after checking it is valid
-// JSON; used for the small container fields we do not otherwise decode.
+// JSON; used for the container fields we do not otherwise decode. Only a
+// failure pays for encoding/json, which words the problem.
 func validValue(b []byte, i int) (int, error) {
+	if end, err := skipStrict(b, i, 0); err == nil {
+		return end, nil
+	}
 	end, err := valueEnd(b, i)
 	if err != nil {
 		return 0, err
 	}
-	if !plainString(b[i:end]) && !stdjson.Valid(b[i:end]) {
-		var se *stdjson.SyntaxError
-		if err := stdjson.Unmarshal(b[i:end], new(stdjson.RawMessage)); err != nil && errors.As(err, &se) {
-			return 0, &walkError{Pos: i + int(se.Offset) - 1, Reason: se.Error()}
-		}
-		return 0, &walkError{Pos: i, Reason: "invalid JSON value"}
+	var se *stdjson.SyntaxError
+	if err := stdjson.Unmarshal(b[i:end], new(stdjson.RawMessage)); errors.As(err, &se) {
+		return 0, &walkError{Pos: i + int(se.Offset) - 1, Reason: se.Error()}
 	}
-	return end, nil
-}
-
-// plainString reports whether v is a JSON string without escapes or control
-// characters, which is valid as it stands (the common case, checked cheaply).
-func plainString(v []byte) bool {
-	if len(v) < 2 || v[0] != '"' {
-		return false
-	}
-	for _, c := range v[1 : len(v)-1] {
-		if c < 0x20 || c == '\\' {
-			return false
-		}
-	}
-	return true
+	return 0, &walkError{Pos: i, Reason: "invalid JSON value"}
 }
 
 // members walks the object at b[i], calling fn with each key (raw, without
@@ -189,9 +176,9 @@ func members(b []byte, i int, strict bool, fn func(key []byte, vs int) (int, err
 	}
 }
 
-// elements walks the array at b[i], calling fn with the byte range of each
-// element (found without validating it). Returns the index past the array.
-func elements(b []byte, i int, fn func(vs, ve int) error) (int, error) {
+// elements walks the array at b[i], calling fn with the index of each
+// element; fn returns the element's end. Returns the index past the array.
+func elements(b []byte, i int, fn func(vs int) (int, error)) (int, error) {
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == ']' {
 		return i + 1, nil
@@ -200,11 +187,8 @@ func elements(b []byte, i int, fn func(vs, ve int) error) (int, error) {
 		if i >= len(b) {
 			return 0, unexpected(b, i, "looking for beginning of value")
 		}
-		ve, err := valueEnd(b, i)
+		ve, err := fn(i)
 		if err != nil {
-			return 0, err
-		}
-		if err := fn(i, ve); err != nil {
 			return 0, err
 		}
 		i = skipSpace(b, ve)
