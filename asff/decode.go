@@ -36,25 +36,27 @@ func decodeFinding(doc []byte, pos position) (*Finding, error) {
 	if start >= len(doc) || doc[start] != '{' {
 		return nil, pos.errorAt(doc, start, ErrNotFinding, "finding is not a JSON object")
 	}
-	w, end, err := fastFinding(doc, start)
+	var w wireFinding
+	end, err := fastFinding(doc, start, &w)
 	if err != nil || skipSpace(doc, end) != len(doc) {
 		// Slow path: encoding/json decodes what the fast decoder declines
 		// and names syntax and type errors precisely.
-		w = new(wireFinding)
-		if err := stdjson.Unmarshal(doc, w); err != nil {
+		w = wireFinding{}
+		if err := stdjson.Unmarshal(doc, &w); err != nil {
 			return nil, decodeFailure(doc, pos, err)
 		}
 		end = trimRightSpace(doc)
 	}
-	return finish(w, doc, start, end, pos)
+	return finish(&w, doc, start, end, pos)
 }
 
 // appendFindingAt decodes the finding value at doc[s] inside a container
 // and appends its Result. It returns the index past the value, or an error
 // when even the value's extent cannot be found (the container is broken).
 func appendFindingAt(out []Result, doc []byte, s int, pos position) ([]Result, int, error) {
-	if w, end, err := fastFinding(doc, s); err == nil {
-		f, ferr := finish(w, doc, s, end, pos)
+	var w wireFinding
+	if end, err := fastFinding(doc, s, &w); err == nil {
+		f, ferr := finish(&w, doc, s, end, pos)
 		return append(out, Result{Finding: f, Err: ferr}), end, nil
 	}
 	end, err := valueEnd(doc, s)

@@ -28,17 +28,16 @@ var (
 	relatedKeys        = []string{"ProductArn", "Id"}
 )
 
-// fastFinding decodes the finding object at doc[i] and returns the index
-// just past it.
-func fastFinding(doc []byte, i int) (*wireFinding, int, error) {
-	w := new(wireFinding)
+// fastFinding decodes the finding object at doc[i] into w (which must be
+// zero) and returns the index just past it.
+func fastFinding(doc []byte, i int, w *wireFinding) (int, error) {
 	end, err := objectStrict(doc, i, func(key []byte, vs int) (int, error) {
 		return w.field(doc, key, vs)
 	})
 	if err != nil {
-		return nil, 0, errFast
+		return 0, errFast
 	}
-	return w, end, nil
+	return end, nil
 }
 
 // field decodes the top-level member key whose value starts at b[vs].

@@ -36,7 +36,8 @@ func slowWire(doc []byte) (*wireFinding, error) {
 // that it decodes them exactly as encoding/json does.
 func TestFastPathTakesRealFindings(t *testing.T) {
 	for _, doc := range corpus(t) {
-		fast, end, err := fastFinding(doc, skipSpace(doc, 0))
+		fast := new(wireFinding)
+		end, err := fastFinding(doc, skipSpace(doc, 0), fast)
 		if err != nil || end != len(doc) {
 			t.Errorf("fast path declined a valid finding: %.100s", doc)
 			continue
@@ -91,7 +92,8 @@ var edgeCases = []string{
 // accepts, encoding/json accepts too and produces the same wire value.
 func checkFastAgainstSlow(t *testing.T, doc []byte) {
 	t.Helper()
-	fast, end, err := fastFinding(doc, skipSpace(doc, 0))
+	fast := new(wireFinding)
+	end, err := fastFinding(doc, skipSpace(doc, 0), fast)
 	if err != nil || skipSpace(doc, end) != len(doc) {
 		return // declined (or trailing data): the slow path decides
 	}
