@@ -1,7 +1,6 @@
 package correlate
 
 import (
-	"regexp"
 	"slices"
 	"strings"
 
@@ -21,12 +20,46 @@ type relation struct {
 	instance, group Ref
 }
 
-var (
-	// GuardDuty flattens instanceDetails into ProductFields keys like
-	// .../resource/instanceDetails/networkInterfaces/0/securityGroups/0/groupId.
-	pfGroupRE    = regexp.MustCompile(`(?i)networkInterfaces/\d+/securityGroups/\d+/groupId$`)
-	pfInstanceRE = regexp.MustCompile(`(?i)instanceDetails/instanceId$`)
-)
+// isPfGroup reports whether a ProductFields key is a security group id that
+// GuardDuty flattened out of instanceDetails, like
+// .../resource/instanceDetails/networkInterfaces/0/securityGroups/0/groupId
+// (ASCII case-insensitive).
+func isPfGroup(k string) bool {
+	rest, ok := cutSuffixFold(k, "/groupId")
+	if !ok {
+		return false
+	}
+	if rest, ok = cutDigits(rest); !ok {
+		return false
+	}
+	if rest, ok = cutSuffixFold(rest, "/securityGroups/"); !ok {
+		return false
+	}
+	if rest, ok = cutDigits(rest); !ok {
+		return false
+	}
+	return hasSuffixFold(rest, "networkInterfaces/")
+}
+
+// isPfInstance reports whether a ProductFields key is GuardDuty's
+// flattened instanceDetails/instanceId.
+func isPfInstance(k string) bool { return hasSuffixFold(k, "instanceDetails/instanceId") }
+
+func cutSuffixFold(s, suffix string) (string, bool) {
+	if !hasSuffixFold(s, suffix) {
+		return s, false
+	}
+	return s[:len(s)-len(suffix)], true
+}
+
+// cutDigits removes the (non-empty) run of digits ending s.
+func cutDigits(s string) (string, bool) {
+	i := len(s)
+	for i > 0 && isDigit(s[i-1]) {
+		i--
+	}
+	return s[:i], i < len(s)
+}
 
 // Inspector Classic network reachability findings name the instance and the
 // security group that opens it.
@@ -79,9 +112,9 @@ func productFieldRelations(f *asff.Finding, instances, groups []Ref) ([]Ref, []R
 	for _, k := range sortedKeys(f.ProductFields) {
 		v := f.ProductFields[k]
 		switch {
-		case pfGroupRE.MatchString(k) || k == pfInspectorGroup:
+		case isPfGroup(k) || k == pfInspectorGroup:
 			groups = appendRefs(groups, f, typeSecurityGroup, v)
-		case pfInstanceRE.MatchString(k) || k == pfInspectorInstance:
+		case isPfInstance(k) || k == pfInspectorInstance:
 			instances = appendRefs(instances, f, typeInstance, v)
 		}
 	}

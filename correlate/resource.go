@@ -1,7 +1,6 @@
 package correlate
 
 import (
-	"regexp"
 	"strings"
 
 	"hubtriage/asff"
@@ -51,32 +50,25 @@ func (r Ref) ARN() string {
 	return r.Name
 }
 
-var (
-	// Instance ids are i- followed by 8 (before 2016) or 17 hex digits;
-	// the sample implementation compared only the last 10 characters.
-	instanceRE = regexp.MustCompile(`(?i)(?:^|:instance/|^instance/)(i-(?:[0-9a-f]{17}|[0-9a-f]{8}))$`)
-	sgRE       = regexp.MustCompile(`(?i)(?:^|:security-group/|^security-group/)(sg-(?:[0-9a-f]{17}|[0-9a-f]{8}))$`)
-	s3ArnRE    = regexp.MustCompile(`^arn:[a-z-]*:s3:::([^/]+)(/.*)?$`)
-	regionRE   = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
-	accountRE  = regexp.MustCompile(`^\d{12}$`)
-)
-
 // refOf normalises one resource of f. ok is false for an empty Id.
+//
+// Recognised, whatever the declared type: an instance id i- followed by 8
+// (before 2016) or 17 hex digits, alone, after "instance/" or at the end of
+// an ARN's ":instance/" (ASCII case-insensitive; the sample implementation
+// compared only the last 10 characters); a security group id sg- likewise
+// with "security-group/"; and an S3 ARN, which names its bucket.
 func refOf(r asff.Resource, f *asff.Finding) (Ref, bool) {
 	id := strings.TrimSpace(r.ID)
 	if id == "" {
 		return Ref{}, false
 	}
 	ref := Ref{Type: r.Type, Name: id, Partition: r.Partition}
-	switch {
-	case instanceRE.MatchString(id):
-		ref.Type, ref.Name = typeInstance, strings.ToLower(instanceRE.FindStringSubmatch(id)[1])
-	case sgRE.MatchString(id):
-		ref.Type, ref.Name = typeSecurityGroup, strings.ToLower(sgRE.FindStringSubmatch(id)[1])
-	case s3ArnRE.MatchString(id):
-		ref.Type, ref.Name = typeBucket, s3ArnRE.FindStringSubmatch(id)[1]
-	case r.Type == typeBucket:
-		ref.Name = id // a bare bucket name
+	if name, ok := ec2ID(id, "i-", "instance/"); ok {
+		ref.Type, ref.Name = typeInstance, name
+	} else if name, ok := ec2ID(id, "sg-", "security-group/"); ok {
+		ref.Type, ref.Name = typeSecurityGroup, name
+	} else if name, ok := s3Bucket(id); ok {
+		ref.Type, ref.Name = typeBucket, name
 	}
 	arnPart, arnRegion, arnAccount := arnFields(id)
 	ref.Partition = firstNonEmpty(arnPart, r.Partition)
@@ -85,26 +77,130 @@ func refOf(r asff.Resource, f *asff.Finding) (Ref, bool) {
 	return ref, true
 }
 
-// arnFields picks partition, region and account out of an ARN, tolerating
-// the malformed ARNs some products write (GuardDuty's "arn:aws::ec2:...").
-func arnFields(s string) (partition, region, account string) {
-	if !strings.HasPrefix(s, "arn:") {
-		return "", "", ""
-	}
-	parts := strings.Split(s, ":")
-	if len(parts) < 6 {
-		return "", "", ""
-	}
-	partition = parts[1]
-	for _, p := range parts[2 : len(parts)-1] {
-		switch {
-		case region == "" && regionRE.MatchString(p):
-			region = p
-		case account == "" && accountRE.MatchString(p):
-			account = p
+// ec2ID recognises an EC2 id prefix + 8 or 17 hex digits at the end of s,
+// either all of s or preceded by kind (e.g. "instance/") that is all the
+// rest of s or follows a ':'. It returns the id in lower case.
+func ec2ID(s, prefix, kind string) (string, bool) {
+	for _, digits := range [2]int{17, 8} {
+		n := len(prefix) + digits
+		if len(s) < n {
+			continue
+		}
+		id, before := s[len(s)-n:], s[:len(s)-n]
+		if !hasPrefixFold(id, prefix) || !isHex(id[len(prefix):]) {
+			continue
+		}
+		if before == "" || strings.EqualFold(before, kind) ||
+			(hasSuffixFold(before, kind) && before[len(before)-len(kind)-1] == ':') {
+			return strings.ToLower(id), true
 		}
 	}
+	return "", false
+}
+
+// s3Bucket returns the bucket an S3 ARN (arn:<partition>:s3:::bucket[/key])
+// names.
+func s3Bucket(s string) (string, bool) {
+	rest, ok := strings.CutPrefix(s, "arn:")
+	if !ok {
+		return "", false
+	}
+	part, rest, ok := strings.Cut(rest, ":")
+	if !ok || !isLowerOrDash(part) {
+		return "", false
+	}
+	rest, ok = strings.CutPrefix(rest, "s3:::")
+	if !ok {
+		return "", false
+	}
+	bucket, key, hasKey := strings.Cut(rest, "/")
+	if bucket == "" || (hasKey && strings.Contains(key, "\n")) {
+		return "", false
+	}
+	return bucket, true
+}
+
+// arnFields picks partition, region and account out of an ARN, tolerating
+// the malformed ARNs some products write (GuardDuty's "arn:aws::ec2:..."):
+// the region and the account are the first fields between the partition
+// and the last field that look like one.
+func arnFields(s string) (partition, region, account string) {
+	if !strings.HasPrefix(s, "arn:") || strings.Count(s, ":") < 5 {
+		return "", "", ""
+	}
+	rest := s[len("arn:"):]
+	partition, rest, _ = strings.Cut(rest, ":")
+	for {
+		field, more, ok := strings.Cut(rest, ":")
+		if !ok { // field is the last one: the resource
+			break
+		}
+		switch {
+		case region == "" && isRegion(field):
+			region = field
+		case account == "" && isAccount(field):
+			account = field
+		}
+		rest = more
+	}
 	return partition, region, account
+}
+
+// isRegion reports whether s looks like an AWS region: two lower-case
+// letters, one or more "-word" parts and "-<digit>" (us-gov-west-1).
+func isRegion(s string) bool {
+	if len(s) < 6 || !isLower(s[0]) || !isLower(s[1]) || s[2] != '-' || !isDigit(s[len(s)-1]) || s[len(s)-2] != '-' {
+		return false
+	}
+	words := s[3 : len(s)-2] // between the first and the last '-'
+	if words == "" || words[0] == '-' || words[len(words)-1] == '-' || strings.Contains(words, "--") {
+		return false
+	}
+	return isLowerOrDash(words)
+}
+
+// isAccount reports whether s is a 12-digit account id.
+func isAccount(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for i := range len(s) {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isHex(s string) bool {
+	for i := range len(s) {
+		c := s[i] | 0x20 // ASCII lower case; digits are unchanged
+		if !isDigit(s[i]) && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func isLowerOrDash(s string) bool {
+	for i := range len(s) {
+		if !isLower(s[i]) && s[i] != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// hasPrefixFold and hasSuffixFold compare ASCII case-insensitively.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+func hasSuffixFold(s, suffix string) bool {
+	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
 }
 
 // refsOf normalises every resource of f, each key once, in order.

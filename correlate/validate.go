@@ -59,7 +59,7 @@ func ValidateASFF(b []byte) error {
 	v.length("Id", d.ID, 1, maxID)
 	v.check(productArnRE.MatchString(d.ProductArn), "ProductArn", "must be a Security Hub product ARN (got %q)", d.ProductArn)
 	v.length("GeneratorId", d.GeneratorID, 1, 512)
-	v.check(accountRE.MatchString(d.AwsAccountID), "AwsAccountId", "must be 12 digits (got %q)", d.AwsAccountID)
+	v.check(isAccount(d.AwsAccountID), "AwsAccountId", "must be 12 digits (got %q)", d.AwsAccountID)
 	v.types("Types", d.Types)
 	for name, ts := range map[string]*string{"CreatedAt": d.CreatedAt, "UpdatedAt": d.UpdatedAt,
 		"FirstObservedAt": d.FirstObservedAt, "LastObservedAt": d.LastObservedAt} {
