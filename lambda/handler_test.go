@@ -138,6 +138,7 @@ func TestParkedDeliveryIsRetriedByALaterEventWithoutFailingIt(t *testing.T) {
 	h := r.setup(t)
 	failing := readFixture(t, "events/imported-fsbp-ec2.7.json")
 	other := readFixture(t, "events/custom-action-fsbp-ec2.2.json")
+	r.hold(t, nil, failing, other) // open in Security Hub: reconcile keeps them
 
 	r.smtp.FailNext(2, 451) // the first delivery and its first retry
 	if _, err := invoke(t, h, failing); !errors.Is(err, ErrFindingsFailed) {
@@ -168,8 +169,10 @@ func TestScheduledEventFailsWhileParkedDeliveriesFail(t *testing.T) {
 	r := newRig(t)
 	r.configFile(t)
 	h := r.setup(t)
+	payload := readFixture(t, "events/imported-fsbp-ec2.7.json")
+	r.hold(t, nil, payload)
 	r.smtp.FailNext(2, 451)
-	if _, err := invoke(t, h, readFixture(t, "events/imported-fsbp-ec2.7.json")); err == nil {
+	if _, err := invoke(t, h, payload); err == nil {
 		t.Fatal("first delivery: no error")
 	}
 	resp, err := invoke(t, h, scheduledEvent())

@@ -20,6 +20,7 @@ import (
 
 	"hubtriage/internal/motoserver"
 	"hubtriage/internal/smtptest"
+	"hubtriage/securityhub"
 	"hubtriage/store/dynamo"
 )
 
@@ -116,6 +117,7 @@ var rigSeq atomic.Int64
 func newRig(t *testing.T) *rig {
 	t.Helper()
 	moto := motoserver.Start(t)
+	moto.Reset(t) // tests in this package run one at a time: each gets an empty moto
 	r := &rig{moto: moto, awsCfg: moto.AWSConfig(), logs: &syncBuffer{}}
 	n := rigSeq.Add(1)
 	r.table = fmt.Sprintf("hubtriage-lambda-%d-%d", os.Getpid(), n)
@@ -144,11 +146,12 @@ channels:
       smtp: {host: %s, port: %d, tls: none, username: hubtriage, password_env: SMTP_PASSWORD}
       from: hubtriage@example.com
       to: [secops@example.com]
+securityhub: {region: us-east-1, endpoint: %q}
 rules:
   - name: open-findings
     renotify_after: 30d
     channels: [secops]
-`, r.table, moto.URL, r.smtp.Host, r.smtp.Port)
+`, r.table, moto.URL, r.smtp.Host, r.smtp.Port, moto.URL)
 	return r
 }
 
@@ -216,6 +219,42 @@ func mustInvoke(t *testing.T, h *Handler, payload []byte) Response {
 		t.Fatalf("invoke: %v", err)
 	}
 	return resp
+}
+
+// hold imports the findings of the events into moto's Security Hub, with
+// the top-level fields in set replaced, as the real Security Hub holds the
+// findings it sends.
+func (r *rig) hold(t *testing.T, set map[string]any, events ...[]byte) {
+	t.Helper()
+	var findings [][]byte
+	for _, ev := range events {
+		var doc struct {
+			Detail struct {
+				Findings []map[string]any `json:"findings"`
+			} `json:"detail"`
+		}
+		if err := json.Unmarshal(ev, &doc); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range doc.Detail.Findings {
+			for k, v := range set {
+				f[k] = v
+			}
+			b, err := json.Marshal(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			findings = append(findings, b)
+		}
+	}
+	client, err := securityhub.New(r.awsCfg, securityhub.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := client.Import(context.Background(), findings)
+	if err != nil || res.Imported != len(findings) {
+		t.Fatalf("import into moto: %+v, %v", res, err)
+	}
 }
 
 // scheduledEvent is what an EventBridge schedule rule sends.

@@ -75,11 +75,18 @@ func Setup(ctx context.Context, opt SetupOptions) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	rec := opt.Reconcile
 	if rec == nil {
-		rec = reconcilerFor(a, awsCfg)
+		if rec, err = reconcilerFor(ctx, a, opt.Now, log); err != nil {
+			a.Close()
+			return nil, err
+		}
 	}
-	h := New(a.Pipeline, Options{Logger: opt.Logger, Reconcile: rec})
+	h := New(a.Pipeline, Options{Logger: log, Reconcile: rec})
 	h.closer = a.Close
 	return h, nil
 }
