@@ -118,7 +118,7 @@ func (w *wireFinding) convert() *Finding {
 		ProductArn:        w.ProductArn,
 		ProductName:       firstNonEmpty(w.ProductName, pf[pfProductName]),
 		CompanyName:       firstNonEmpty(w.CompanyName, pf[pfCompanyName]),
-		Region:            firstNonEmpty(w.Region, arnRegion(w.ProductArn)),
+		Region:            firstNonEmpty(w.Region, arnRegion(w.ProductArn), resourceRegion(w.Resources)),
 		GeneratorID:       w.GeneratorId,
 		AwsAccountID:      w.AwsAccountId,
 		Types:             w.Types,
@@ -206,7 +206,31 @@ func arnRegion(s string) string {
 	if len(parts) < 5 {
 		return ""
 	}
-	return parts[3]
+	// Some published findings carry an extra colon
+	// (arn:aws::securityhub:us-east-1::product/...): take the first field
+	// after the partition that looks like a region.
+	for _, p := range strings.Split(s, ":")[2:min(6, strings.Count(s, ":")+1)] {
+		if isRegion(p) {
+			return p
+		}
+	}
+	return ""
+}
+
+// isRegion reports whether s looks like an AWS region: lower-case letters
+// and digits in dash-separated parts ending in a digit (us-east-1,
+// us-gov-west-1, eu-central-2).
+func isRegion(s string) bool {
+	if len(s) < 9 || strings.Count(s, "-") < 2 || s[len(s)-1] < '0' || s[len(s)-1] > '9' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // timeLayouts are tried in order; RFC 3339 accepts fractional seconds.
@@ -266,6 +290,17 @@ func firstNonEmpty(vals ...string) string {
 	for _, v := range vals {
 		if v != "" {
 			return v
+		}
+	}
+	return ""
+}
+
+// resourceRegion is the first resource's region, the last fallback for a
+// finding that names its region nowhere else.
+func resourceRegion(rs []wireResource) string {
+	for _, r := range rs {
+		if isRegion(r.Region) {
+			return r.Region
 		}
 	}
 	return ""
