@@ -50,6 +50,11 @@ func TestInvocationKinds(t *testing.T) {
 			kind: KindFindings, wantErr: ErrMalformedEvent},
 		{name: "empty", payload: "  ", kind: KindFindings, wantErr: ErrMalformedEvent},
 		{name: "schedule without reconcile", payload: string(scheduledEvent()), kind: KindSchedule},
+		{name: "dead-letter record of an event", kind: KindFindings, notified: 1, payload: `{"version":"1.0",` +
+			`"timestamp":"2026-03-02T09:00:00.000Z","requestContext":{"requestId":"e4b46cbf","functionArn":"arn:aws:lambda:us-east-1:123456789012:function:hubtriage:$LATEST",` +
+			`"condition":"RetriesExhausted","approximateInvokeCount":3},"requestPayload":` +
+			string(readFixture(t, "events/imported-fsbp-ec2.7.json")) +
+			`,"responseContext":{"statusCode":200,"executedVersion":"$LATEST","functionError":"Unhandled"},"responsePayload":{"errorMessage":"findings failed"}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

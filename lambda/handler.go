@@ -142,11 +142,24 @@ type header struct {
 	ID         string `json:"id"`
 	DetailType string `json:"detail-type"`
 	Source     string `json:"source"`
+	// RequestPayload is set when the payload is a Lambda on-failure
+	// destination record (a message of the dead-letter queue): the event
+	// that failed, which is handled instead (see Invoke).
+	RequestPayload json.RawMessage `json:"requestPayload"`
+	RequestContext json.RawMessage `json:"requestContext"`
 }
 
 // Invoke handles one event. Its signature is the one lambda.Start takes.
+//
+// A Lambda on-failure destination record, the body of a message in the
+// dead-letter queue, is unwrapped and its original event handled, so
+// redriving the queue is invoking the function with each message body.
 func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (Response, error) {
 	hd, err := readHeader(payload)
+	if err == nil && len(hd.RequestContext) > 0 && len(hd.RequestPayload) > 0 {
+		payload = hd.RequestPayload
+		hd, err = readHeader(payload)
+	}
 	log := h.log
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		log = log.With(keyRequestID, lc.AwsRequestID)
