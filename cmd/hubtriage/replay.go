@@ -63,6 +63,7 @@ func replay(ctx context.Context, o replayOptions, inputs []string, stdin io.Read
 	if err != nil {
 		return usageErr(err)
 	}
+	tuneGC()
 	opts := app.Options{
 		StatePath: o.state, Now: clock, DryRun: o.dryRun, Workers: o.workers,
 		Progress: func(s pipeline.Summary) { fmt.Fprintf(stderr, "hubtriage: %d findings read...\n", s.Read) },
