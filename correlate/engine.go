@@ -149,6 +149,9 @@ func (e *Engine) index(ctx context.Context, f *asff.Finding, refs []Ref, now tim
 		if x != nil {
 			expires = x.Seen.Add(window)
 		}
+		if !expires.After(now) {
+			x = nil // out of every window: it counts for nothing, like a finding matching nothing
+		}
 		hit, err := putIndexed(ctx, e.idx, ref, key, x, expires, now)
 		if err != nil {
 			return nil, err

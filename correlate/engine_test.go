@@ -372,3 +372,33 @@ func TestUnknownAccountIsAnErrorNotAnInvalidFinding(t *testing.T) {
 		t.Errorf("with Options.Account: %+v", rs)
 	}
 }
+
+// TestFindingsOutsideTheWindowAreNotIndexed: a matching finding last
+// observed more than a window ago counts for nothing, so it is not written
+// (a replay of old findings leaves no dead entries behind), and a finding
+// that was indexed and is observed again with an old timestamp (so outside
+// the window) is removed like one that stopped matching.
+func TestFindingsOutsideTheWindowAreNotIndexed(t *testing.T) {
+	base := time.Now().UTC().Truncate(time.Second)
+	ctx := context.Background()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			idx := newSpy(b.open(t))
+			e := New(builtins(t), idx, Options{Now: fixed(base)})
+			old := at(base.Add(-DefaultWindow - time.Hour))
+			observeAll(t, e, fixture(t, fBackdoor, old), fixture(t, fCVE1, old))
+			if idx.written != 0 {
+				t.Errorf("findings outside the window wrote %d bytes", idx.written)
+			}
+			part := partFindings + typeInstance + "/" + instA
+			observeAll(t, e, fixture(t, fBackdoor, at(base.Add(-time.Hour))))
+			if es, err := idx.Entries(ctx, part, base); err != nil || len(es) != 1 {
+				t.Fatalf("after a recent backdoor finding: %d entries (%v), want 1", len(es), err)
+			}
+			observeAll(t, e, fixture(t, fBackdoor, old))
+			if es, err := idx.Entries(ctx, part, base); err != nil || len(es) != 0 {
+				t.Errorf("after the backdoor finding was observed out of the window: %d entries (%v), want none", len(es), err)
+			}
+		})
+	}
+}

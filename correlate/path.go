@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strconv"
@@ -52,45 +53,218 @@ func parsePath(s string) (path, error) {
 
 // values returns the distinct values the path reaches in the finding JSON
 // raw, in first-seen order. Scalars are rendered as text; objects and lists
-// as compact JSON. A path that reaches nothing gives none.
+// as compact JSON. A path that reaches nothing gives none, and so does raw
+// that is not JSON.
+//
+// raw is scanned in place, descending only into the members the path
+// names, so the cost is a scan of the document, not a decoding of it.
 func (p path) values(raw []byte) []string {
 	if len(p) == 0 {
 		return nil
 	}
-	var doc any
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		return nil
-	}
 	var out []string
-	p.walk(doc, func(v any) {
-		if s, ok := scalarText(v); ok && s != "" && !slices.Contains(out, s) {
+	add := func(v []byte) {
+		if s, ok := rawText(v); ok && s != "" && !slices.Contains(out, s) {
 			out = append(out, s)
 		}
-	})
+	}
+	if !p.walkRaw(raw, add) {
+		return nil
+	}
 	return out
 }
 
-func (p path) walk(v any, fn func(any)) {
+// walkRaw calls fn with every raw value the path reaches in the JSON value
+// v. It reports false when v is not well-formed where it was read.
+func (p path) walkRaw(v []byte, fn func([]byte)) bool {
 	if len(p) == 0 {
 		fn(v)
-		return
+		return true
 	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return
-	}
-	child, ok := obj[p[0].key]
-	if !ok {
-		return
+	child, found, ok := member(v, p[0].key)
+	if !ok || !found {
+		return ok
 	}
 	if !p[0].each {
-		p[1:].walk(child, fn)
-		return
+		return p[1:].walkRaw(child, fn)
 	}
-	list, _ := child.([]any)
-	for _, e := range list {
-		p[1:].walk(e, fn)
+	return eachElement(child, func(e []byte) bool { return p[1:].walkRaw(e, fn) })
+}
+
+// member returns the raw value of the last member named key of the JSON
+// value v (JSON decoding into a map keeps the last of duplicate keys);
+// found is false when v is not an object or has no such member.
+func member(v []byte, key string) (val []byte, found, ok bool) {
+	i := skipSpace(v, 0)
+	if i >= len(v) || v[i] != '{' {
+		return nil, false, true // not an object: nothing to descend into
 	}
+	i = skipSpace(v, i+1)
+	if i < len(v) && v[i] == '}' {
+		return nil, false, true
+	}
+	for i < len(v) {
+		end := skipString(v, i)
+		if end < 0 {
+			return nil, false, false
+		}
+		name := v[i:end]
+		i = skipSpace(v, end)
+		if i >= len(v) || v[i] != ':' {
+			return nil, false, false
+		}
+		start := skipSpace(v, i+1)
+		vend := skipValue(v, start)
+		if vend < 0 {
+			return nil, false, false
+		}
+		if stringEquals(name, key) {
+			val, found = v[start:vend], true
+		}
+		i = skipSpace(v, vend)
+		if i < len(v) && v[i] == '}' {
+			return val, found, true
+		}
+		if i >= len(v) || v[i] != ',' {
+			return nil, false, false
+		}
+		i = skipSpace(v, i+1)
+	}
+	return nil, false, false
+}
+
+// eachElement calls fn with every element of the JSON array v until fn
+// returns false; anything but an array has no elements.
+func eachElement(v []byte, fn func([]byte) bool) bool {
+	i := skipSpace(v, 0)
+	if i >= len(v) || v[i] != '[' {
+		return true
+	}
+	i = skipSpace(v, i+1)
+	if i < len(v) && v[i] == ']' {
+		return true
+	}
+	for i < len(v) {
+		end := skipValue(v, i)
+		if end < 0 || !fn(v[i:end]) {
+			return false
+		}
+		i = skipSpace(v, end)
+		if i < len(v) && v[i] == ']' {
+			return true
+		}
+		if i >= len(v) || v[i] != ',' {
+			return false
+		}
+		i = skipSpace(v, i+1)
+	}
+	return false
+}
+
+// stringEquals reports whether the JSON string literal lit decodes to s.
+func stringEquals(lit []byte, s string) bool {
+	if bytes.IndexByte(lit, '\\') < 0 {
+		return string(lit[1:len(lit)-1]) == s
+	}
+	var d string
+	return json.Unmarshal(lit, &d) == nil && d == s
+}
+
+func skipSpace(v []byte, i int) int {
+	for i < len(v) && (v[i] == ' ' || v[i] == '\t' || v[i] == '\n' || v[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string literal starting at i, or
+// -1 when there is none.
+func skipString(v []byte, i int) int {
+	if i >= len(v) || v[i] != '"' {
+		return -1
+	}
+	for i++; i < len(v); i++ {
+		switch v[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return -1
+}
+
+// skipValue returns the index after the JSON value starting at i, or -1.
+// Nested objects and arrays are matched by bracket depth only; values that
+// are read are checked again when decoded.
+func skipValue(v []byte, i int) int {
+	if i >= len(v) {
+		return -1
+	}
+	switch v[i] {
+	case '"':
+		return skipString(v, i)
+	case '{', '[':
+		depth := 0
+		for i < len(v) {
+			switch v[i] {
+			case '"':
+				if i = skipString(v, i); i < 0 {
+					return -1
+				}
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return -1
+	}
+	start := i
+	for i < len(v) && !strings.ContainsRune(",}] \t\n\r", rune(v[i])) {
+		i++
+	}
+	if i == start {
+		return -1
+	}
+	return i
+}
+
+// rawText renders a raw JSON value as values does: strings unquoted,
+// numbers as the shortest decimal of their float64, booleans as text,
+// objects and lists as compact JSON; null and malformed values give none.
+func rawText(v []byte) (string, bool) {
+	if len(v) == 0 {
+		return "", false
+	}
+	switch v[0] {
+	case '"':
+		if bytes.IndexByte(v, '\\') < 0 {
+			return string(v[1 : len(v)-1]), true
+		}
+	case 't', 'f', 'n':
+		switch string(v) {
+		case "true", "false":
+			return string(v), true
+		}
+		return "", false
+	case '{', '[':
+	default:
+		f, err := strconv.ParseFloat(string(v), 64)
+		if err != nil {
+			return "", false
+		}
+		return strconv.FormatFloat(f, 'f', -1, 64), true
+	}
+	var doc any
+	if err := json.Unmarshal(v, &doc); err != nil {
+		return "", false
+	}
+	return scalarText(doc)
 }
 
 func scalarText(v any) (string, bool) {
