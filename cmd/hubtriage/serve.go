@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	json "github.com/goccy/go-json"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"hubtriage/app"
+	"hubtriage/config"
+	"hubtriage/daemon"
+	"hubtriage/filter"
+	"hubtriage/metrics"
+	"hubtriage/pipeline"
+	"hubtriage/reconcile"
+)
+
+type serveOptions struct {
+	config    string
+	state     string
+	listen    string
+	poll      time.Duration
+	reconcile time.Duration
+	overlap   time.Duration
+	lookback  time.Duration
+}
+
+func newServe() *cobra.Command {
+	var o serveOptions
+	cmd := &cobra.Command{
+		Use:   "serve --config FILE [--listen ADDR] [--poll-interval D] [--reconcile-interval D]",
+		Short: "Poll Security Hub and alert continuously; serve /metrics and /healthz",
+		Long: `Polls Security Hub GetFindings (the config's securityhub section) with the
+rules' filters pushed down, from an UpdatedAt checkpoint kept in the state
+store, and runs what it reads through the same pipeline as replay. Reconciles
+on a schedule. Serves Prometheus /metrics and /healthz on --listen.
+
+Decisions that notify, resolve or fail are printed as JSON lines on stdout
+(duplicates and filtered findings only count in /metrics); logs go to stderr
+as JSON. SIGINT or SIGTERM stops polling, lets the findings already read
+finish, and exits. Several replicas may share a DynamoDB state table.
+
+Exit status: 0 stopped by a signal, 1 failed while running, 2 usage or config error.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServe(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.config, "config", "", "config file (required)")
+	f.StringVar(&o.state, "state", "", "embedded store file (overrides state.path)")
+	f.StringVar(&o.listen, "listen", daemon.DefaultListen, "address of /metrics and /healthz")
+	f.DurationVar(&o.poll, "poll-interval", daemon.DefaultPollInterval, "pause between polls")
+	f.DurationVar(&o.reconcile, "reconcile-interval", daemon.DefaultReconcileInterval, "pause between reconcile passes (0: never reconcile)")
+	f.DurationVar(&o.overlap, "overlap", daemon.DefaultOverlap, "how far before the checkpoint each poll starts reading")
+	f.DurationVar(&o.lookback, "initial-lookback", daemon.DefaultInitialLookback, "how far back the first poll of an empty store reads")
+	_ = cmd.MarkFlagRequired("config")
+	return cmd
+}
+
+func runServe(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error {
+	if o.poll <= 0 || o.reconcile < 0 || o.overlap < 0 || o.lookback <= 0 {
+		return usageErr(errDurations)
+	}
+	cfg, err := config.Load(o.config)
+	if err != nil {
+		return usageErr(err)
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m, err := metrics.New(reg, metrics.Options{Rules: ruleNames(cfg), Channels: channelNames(cfg)})
+	if err != nil {
+		return &exitError{code: exitPartial, err: err}
+	}
+	a, err := app.Open(ctx, cfg, app.Options{StatePath: o.state, Logger: log, Observer: m})
+	if err != nil {
+		return &exitError{code: exitPartial, err: err}
+	}
+	defer a.Close()
+	d, err := buildDaemon(ctx, a, o, log, m, reg, stdout)
+	if err != nil {
+		return &exitError{code: exitPartial, err: err}
+	}
+	if err := d.Serve(ctx); err != nil {
+		return &exitError{code: exitPartial, err: err}
+	}
+	return nil
+}
+
+// errDurations reports a bad interval flag.
+var errDurations = errors.New("--poll-interval and --initial-lookback must be positive; --reconcile-interval and --overlap must not be negative")
+
+// buildDaemon wires the app into a daemon: its Security Hub client, its
+// reconciler (unless the interval is 0), metrics and decision output.
+func buildDaemon(ctx context.Context, a *app.App, o serveOptions, log *slog.Logger, m *metrics.Metrics,
+	reg *prometheus.Registry, stdout io.Writer) (*daemon.Daemon, error) {
+	client, err := app.SecurityHubClient(ctx, a.Config)
+	if err != nil {
+		return nil, err
+	}
+	var rec daemon.Reconciler
+	if o.reconcile > 0 {
+		r, err := reconcile.New(reconcile.Options{Store: a.Store, Finder: client, Channels: a.Channels, Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		rec = r
+	}
+	return daemon.New(daemon.Options{
+		Pipeline: a.Pipeline, Filters: ruleFilters(a.Config), Index: a.Store, Getter: client, Reconciler: rec,
+		PollInterval: o.poll, ReconcileInterval: o.reconcile, Overlap: o.overlap, InitialLookback: o.lookback,
+		Listen: o.listen, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), Recorder: m,
+		Decisions: printNotable(stdout), Logger: log,
+	})
+}
+
+// printNotable writes every decision except duplicates and filtered
+// findings as a JSON line; it is called from one goroutine at a time per
+// poll, and polls do not overlap.
+func printNotable(w io.Writer) func(pipeline.Decision) error {
+	var mu sync.Mutex
+	enc := json.NewEncoder(w)
+	return func(d pipeline.Decision) error {
+		if d.Decision == pipeline.DecisionDuplicate || d.Decision == pipeline.DecisionFiltered {
+			return nil
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return enc.Encode(d)
+	}
+}
+
+func ruleFilters(cfg *config.Config) []*filter.Filters {
+	out := make([]*filter.Filters, len(cfg.Rules))
+	for i, r := range cfg.Rules {
+		out[i] = r.Filter
+	}
+	return out
+}
+
+func ruleNames(cfg *config.Config) []string {
+	out := make([]string, len(cfg.Rules))
+	for i, r := range cfg.Rules {
+		out[i] = r.Name
+	}
+	return out
+}
+
+func channelNames(cfg *config.Config) []string {
+	var out []string
+	for name := range cfg.Channels {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
+}
