@@ -65,7 +65,10 @@ func (d *Daemon) Poll(ctx context.Context) (PollResult, error) {
 	}
 	res.Complete = true
 	next := src.checkpoint(start)
-	if next.IsZero() {
+	if next.IsZero() || !next.After(cp) {
+		if !cp.IsZero() {
+			d.opt.Recorder.Checkpointed(cp, nil)
+		}
 		return res, nil
 	}
 	res.Checkpoint, err = d.advance(context.WithoutCancel(ctx), next)
