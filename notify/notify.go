@@ -18,6 +18,7 @@ const (
 	ReasonNew        Reason = "new"
 	ReasonRenotify   Reason = "renotify"   // still open after the rule's window
 	ReasonRecurrence Reason = "recurrence" // came back after being resolved
+	ReasonResolved   Reason = "resolved"   // no longer active (sent by reconcile when asked to)
 )
 
 // Notification is one message about one finding for one rule.

@@ -146,6 +146,8 @@ func reasonText(n Notification) (string, error) {
 		return "New finding", nil
 	case ReasonRecurrence:
 		return "Recurrence: came back after being resolved", nil
+	case ReasonResolved:
+		return "Resolved: no longer active in Security Hub", nil
 	case ReasonRenotify:
 		since := n.OpenSince
 		if since.IsZero() {

@@ -223,6 +223,7 @@ func TestRenderSaysWhyItWasSent(t *testing.T) {
 		{"new", notify.ReasonNew, time.Time{}, "New finding"},
 		{"zero reason is new", "", time.Time{}, "New finding"},
 		{"recurrence", notify.ReasonRecurrence, time.Time{}, "Recurrence: came back after being resolved"},
+		{"resolved", notify.ReasonResolved, time.Time{}, "Resolved: no longer active in Security Hub"},
 		{"renotify from open period", notify.ReasonRenotify, date("2024-03-15T09:00:00Z"), "Still open after 16 days"},
 		{"renotify one day", notify.ReasonRenotify, date("2024-03-30T08:00:00Z"), "Still open after 1 day"},
 		{"renotify falls back to first observed", notify.ReasonRenotify, time.Time{}, "Still open after 29 days"},

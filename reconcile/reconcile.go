@@ -34,10 +34,7 @@ type Finder interface {
 var _ Finder = (*securityhub.Client)(nil)
 
 // ReasonResolved is the notification reason of a "resolved" message.
-//
-// GAP: notify has no resolved reason yet, so notify.Render (and with it the
-// SMTP and SES channels) rejects it until notify defines and renders one.
-const ReasonResolved notify.Reason = "resolved"
+const ReasonResolved = notify.ReasonResolved
 
 // Options configures a Reconciler.
 type Options struct {

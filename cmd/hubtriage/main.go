@@ -68,6 +68,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newReplay(), newCheckConfig(), newGenerate(), newCatcher(), newRules(), newEventBridgePattern())
+	root.AddCommand(newReplay(), newCheckConfig(), newGenerate(), newCatcher(), newRules(), newEventBridgePattern(), newReconcile(), newServe())
 	return root
 }

@@ -20,6 +20,8 @@ type reconcileOptions struct {
 	state  string
 	now    string
 	dryRun bool
+
+	notifyResolved bool
 }
 
 func newReconcile() *cobra.Command {
@@ -45,6 +47,7 @@ for the next run), 2 usage or config error.`,
 	f.StringVar(&o.state, "state", "", "embedded store file (overrides state.path)")
 	f.StringVar(&o.now, "now", "", "clock for this run (ResolvedAt), RFC3339 (default: the real time)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "report what would be resolved, change nothing")
+	f.BoolVar(&o.notifyResolved, "notify-resolved", false, "send a \"resolved\" message through the rule's channel")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }
@@ -68,7 +71,7 @@ func runReconcile(ctx context.Context, o reconcileOptions, stdout, stderr io.Wri
 		return &exitError{code: exitPartial, err: err}
 	}
 	r, err := reconcile.New(reconcile.Options{
-		Store: a.Store, Finder: client, Now: clock, DryRun: o.dryRun, Channels: a.Channels,
+		Store: a.Store, Finder: client, Now: clock, DryRun: o.dryRun, Channels: a.Channels, NotifyResolved: o.notifyResolved,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {

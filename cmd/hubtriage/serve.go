@@ -32,6 +32,8 @@ type serveOptions struct {
 	reconcile time.Duration
 	overlap   time.Duration
 	lookback  time.Duration
+
+	notifyResolved bool
 }
 
 func newServe() *cobra.Command {
@@ -63,6 +65,7 @@ Exit status: 0 stopped by a signal, 1 failed while running, 2 usage or config er
 	f.DurationVar(&o.reconcile, "reconcile-interval", daemon.DefaultReconcileInterval, "pause between reconcile passes (0: never reconcile)")
 	f.DurationVar(&o.overlap, "overlap", daemon.DefaultOverlap, "how far before the checkpoint each poll starts reading")
 	f.DurationVar(&o.lookback, "initial-lookback", daemon.DefaultInitialLookback, "how far back the first poll of an empty store reads")
+	f.BoolVar(&o.notifyResolved, "notify-resolved", false, "reconcile sends a \"resolved\" message through the rule's channel")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }
@@ -110,7 +113,7 @@ func buildDaemon(ctx context.Context, a *app.App, o serveOptions, log *slog.Logg
 	}
 	var rec daemon.Reconciler
 	if o.reconcile > 0 {
-		r, err := reconcile.New(reconcile.Options{Store: a.Store, Finder: client, Channels: a.Channels, Logger: log})
+		r, err := reconcile.New(reconcile.Options{Store: a.Store, Finder: client, Channels: a.Channels, NotifyResolved: o.notifyResolved, Logger: log})
 		if err != nil {
 			return nil, err
 		}
