@@ -113,13 +113,14 @@ func (e *Engine) Observe(ctx context.Context, f *asff.Finding) ([]Result, error)
 			return nil, err
 		}
 	}
-	targets, err := e.affected(ctx, touched, now)
+	rd := newReads(e.idx)
+	targets, err := e.affected(ctx, rd, touched, now)
 	if err != nil {
 		return nil, err
 	}
 	var out []Result
 	for _, t := range targets {
-		res, err := e.settle(ctx, t.rule, t.res)
+		res, err := e.settle(ctx, rd, t.rule, t.res)
 		if err != nil {
 			return out, err
 		}
@@ -240,7 +241,7 @@ type target struct {
 // rules joined on a touched resource, and rules with a via condition on a
 // touched resource, for every resource related to it. Ordered by rule and
 // resource key.
-func (e *Engine) affected(ctx context.Context, touched map[string]Ref, now time.Time) ([]target, error) {
+func (e *Engine) affected(ctx context.Context, rd *reads, touched map[string]Ref, now time.Time) ([]target, error) {
 	seen := map[[2]string]bool{}
 	var out []target
 	add := func(r *Rule, res Ref) {
@@ -263,7 +264,7 @@ func (e *Engine) affected(ctx context.Context, touched map[string]Ref, now time.
 			}
 			if !loaded {
 				var err error
-				if related, err = readRelated(ctx, e.idx, ref.Key(), now); err != nil {
+				if related, err = rd.relatedTo(ctx, ref.Key(), now); err != nil {
 					return nil, err
 				}
 				loaded = true
@@ -295,16 +296,18 @@ func (r *Rule) hasVia(typ string) bool {
 }
 
 // settle evaluates rule r on res and records and returns the change, if
-// any, retrying when a concurrent writer changed the state first.
-func (e *Engine) settle(ctx context.Context, r *Rule, res Ref) (*Result, error) {
+// any, retrying when a concurrent writer changed the state first. The
+// first attempt may use what rd already read; a retry reads afresh.
+func (e *Engine) settle(ctx context.Context, rd *reads, r *Rule, res Ref) (*Result, error) {
 	for range maxAttempts {
 		now := e.opt.Now()
-		ev, err := e.evaluate(ctx, r, res, now)
+		ev, err := e.evaluate(ctx, rd, r, res, now)
 		if err != nil {
 			return nil, err
 		}
 		result, err := e.decide(ctx, r, res, ev, now)
 		if errors.Is(err, store.ErrConflict) {
+			rd.reset()
 			continue
 		}
 		return result, err
@@ -325,8 +328,8 @@ type evaluation struct {
 
 // evaluate reads the resource's findings (and those of related resources
 // for via conditions) and tallies each condition within the rule's window.
-func (e *Engine) evaluate(ctx context.Context, r *Rule, res Ref, now time.Time) (evaluation, error) {
-	own, err := readIndexed(ctx, e.idx, res.Key(), now)
+func (e *Engine) evaluate(ctx context.Context, rd *reads, r *Rule, res Ref, now time.Time) (evaluation, error) {
+	own, err := rd.indexedOn(ctx, res.Key(), now)
 	if err != nil {
 		return evaluation{}, err
 	}
@@ -335,7 +338,7 @@ func (e *Engine) evaluate(ctx context.Context, r *Rule, res Ref, now time.Time) 
 		if c.Via == "" || via[c.Via] != nil {
 			continue
 		}
-		if via[c.Via], err = e.readVia(ctx, res, c.Via, now); err != nil {
+		if via[c.Via], err = e.readVia(ctx, rd, res, c.Via, now); err != nil {
 			return evaluation{}, err
 		}
 	}
@@ -392,8 +395,8 @@ func collect(r *Rule, xs map[string]*indexed) evaluation {
 
 // readVia returns the findings on every resource of type typ related to
 // res, each finding once, ordered by key.
-func (e *Engine) readVia(ctx context.Context, res Ref, typ string, now time.Time) ([]*indexed, error) {
-	related, err := readRelated(ctx, e.idx, res.Key(), now)
+func (e *Engine) readVia(ctx context.Context, rd *reads, res Ref, typ string, now time.Time) ([]*indexed, error) {
+	related, err := rd.relatedTo(ctx, res.Key(), now)
 	if err != nil {
 		return nil, err
 	}
@@ -402,7 +405,7 @@ func (e *Engine) readVia(ctx context.Context, res Ref, typ string, now time.Time
 		if rel.Type != typ {
 			continue
 		}
-		xs, err := readIndexed(ctx, e.idx, rel.Key(), now)
+		xs, err := rd.indexedOn(ctx, rel.Key(), now)
 		if err != nil {
 			return nil, err
 		}

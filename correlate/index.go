@@ -44,13 +44,21 @@ type indexed struct {
 	// Matches maps rule name -> condition name -> the condition's distinct
 	// values in this finding (empty without distinct_by).
 	Matches map[string]map[string][]string `json:"m"`
+
+	// sortKey caches key() for entries read from the index.
+	sortKey string
 }
 
 // findingKey is the sort key of a finding: its Security Hub identity.
 func findingKey(productArn, id string) string { return productArn + "|" + id }
 
 // key is the entry's finding key.
-func (x *indexed) key() string { return findingKey(x.ProductArn, x.ID) }
+func (x *indexed) key() string {
+	if x.sortKey != "" {
+		return x.sortKey
+	}
+	return findingKey(x.ProductArn, x.ID)
+}
 
 // maxIndexedTitle bounds the title kept for templates.
 const maxIndexedTitle = 256
@@ -72,7 +80,7 @@ func newIndexed(f *asff.Finding, ref Ref, m map[string]map[string][]string, now 
 func eventTime(f *asff.Finding, now time.Time) time.Time {
 	t := firstTime(f.LastObservedAt, f.UpdatedAt, f.CreatedAt, now)
 	if t.After(now) {
-		return now
+		return now.UTC()
 	}
 	return t
 }
@@ -81,7 +89,7 @@ func eventTime(f *asff.Finding, now time.Time) time.Time {
 func firstObserved(f *asff.Finding, now time.Time) time.Time {
 	t := firstTime(f.FirstObservedAt, f.CreatedAt, eventTime(f, now))
 	if t.After(now) {
-		return now
+		return now.UTC()
 	}
 	return t
 }
@@ -114,10 +122,7 @@ func putIndexed(ctx context.Context, idx store.Index, ref Ref, key string, x *in
 		}
 		return true, nil
 	}
-	val, err := json.Marshal(x)
-	if err != nil {
-		return false, fmt.Errorf("encode correlation index entry: %w", err)
-	}
+	val := encodeIndexed(x)
 	if existed && bytes.Equal(old.Value, val) && old.ExpiresAt.Equal(expires) {
 		return true, nil
 	}
@@ -136,11 +141,11 @@ func readIndexed(ctx context.Context, idx store.Index, rkey string, now time.Tim
 	}
 	out := make([]*indexed, 0, len(entries))
 	for _, e := range entries {
-		var x indexed
-		if err := json.Unmarshal(e.Value, &x); err != nil {
+		x, err := decodeIndexed(e.Value, e.Sort)
+		if err != nil {
 			return nil, fmt.Errorf("decode correlation index %s entry %q: %w", part, e.Sort, err)
 		}
-		out = append(out, &x)
+		out = append(out, x)
 	}
 	return out, nil
 }
