@@ -369,3 +369,21 @@ func TestOutputKeepsInputOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestResolvedFindingIsNotRetried: a delivery that failed is parked, but if
+// the finding goes inactive before the retry, it is dropped, not alerted.
+func TestResolvedFindingIsNotRetried(t *testing.T) {
+	raw := fixture(t, "findings/guardduty-ssh-bruteforce.json")
+	ch := &recorder{name: "secops"}
+	ch.failures.Store(1)
+	p, _ := New(Options{Rules: []Rule{{Name: "all", Filter: &filter.Filters{}, Channels: []notify.Channel{ch}}}, Store: openStore(t)})
+	if ds, _ := runAll(t, p, decode(t, raw)); decisions(ds) != "error" {
+		t.Fatalf("first run: %s", decisions(ds))
+	}
+	if ds, _ := runAll(t, p, withState(t, raw, "ARCHIVED")); decisions(ds) != "filtered" {
+		t.Fatalf("archived: %s", decisions(ds))
+	}
+	if ds, _ := runAll(t, p); len(ds) != 0 || ch.count() != 0 {
+		t.Fatalf("parked delivery of a resolved finding was retried: %+v, %d sent", ds, ch.count())
+	}
+}

@@ -55,10 +55,8 @@ func (p *Pipeline) resolve(ctx context.Context, f *asff.Finding, now time.Time) 
 			out = append(out, newDecision(f, r.Name, DecisionResolved, "finding is "+inactiveReason(f)+"; state cleared"))
 		}
 	}
-	if !p.opt.DryRun {
-		if err := p.opt.Store.Delete(ctx, pendingPartition, f.Identity()); err != nil {
-			failed = append(failed, err.Error())
-		}
+	if err := p.unpark(ctx, f, now); err != nil {
+		failed = append(failed, err.Error())
 	}
 	if len(failed) > 0 {
 		out = append(out, newDecision(f, "", DecisionError, "clear state: "+strings.Join(failed, "; ")))

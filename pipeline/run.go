@@ -25,17 +25,17 @@ type result struct {
 }
 
 // Run feeds every finding of src through the pipeline and calls emit with
-// the decisions in input order. Findings of one identity are processed in
+// the decisions in input order, then retries deliveries parked by earlier
+// failures. Findings of one identity are processed in
 // order by one worker; different findings run concurrently. Cancelling ctx
 // stops reading src, but findings already read are finished (not
 // half-sent), so a shutdown neither loses nor doubles an alert.
 func (p *Pipeline) Run(ctx context.Context, src Source, emit func(Decision) error) (Summary, error) {
 	var sum Summary
 	work := context.WithoutCancel(ctx)
-	if !p.opt.DryRun {
-		if err := p.retryPending(work, func(d Decision) error { sum.count(d); return emit(d) }); err != nil {
-			return sum, err
-		}
+	parked, err := p.parked(work)
+	if err != nil {
+		return sum, err
 	}
 	srcCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -48,12 +48,19 @@ func (p *Pipeline) Run(ctx context.Context, src Source, emit func(Decision) erro
 		srcErr = p.feed(srcCtx, work, src, results, inflight)
 		close(results)
 	}()
-	err := p.collect(results, inflight, &sum, emit)
+	err = p.collect(results, inflight, &sum, emit)
 	if err != nil {
 		stop()
 		for range results { // let the feeder and workers drain
 		}
 		return sum, err
+	}
+	// Deliveries parked before this run are retried after the input, so a
+	// finding the input shows resolved is not alerted from a stale copy.
+	if ctx.Err() == nil {
+		if err := p.retryPending(work, parked, func(d Decision) error { sum.count(d); return emit(d) }); err != nil {
+			return sum, err
+		}
 	}
 	return sum, srcErr
 }
