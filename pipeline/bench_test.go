@@ -14,9 +14,9 @@ import (
 	"hubtriage/asff/asffgen"
 	"hubtriage/correlate"
 	"hubtriage/correlate/memindex"
-	"hubtriage/store"
 	"hubtriage/notify"
 	"hubtriage/notify/notifytest"
+	"hubtriage/store"
 	"hubtriage/store/bolt"
 )
 
