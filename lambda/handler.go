@@ -29,7 +29,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
+	"sync/atomic"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
@@ -201,22 +201,22 @@ func readHeader(payload []byte) (header, error) {
 // findings runs the pipeline over the findings the event carries.
 func (h *Handler) findings(ctx context.Context, log *slog.Logger, hd header, payload []byte) (Response, error) {
 	resp := Response{Kind: KindFindings, EventID: hd.ID, DetailType: hd.DetailType}
-	own := newOwnership()
 	name := "event"
 	if hd.ID != "" {
 		name = "event " + hd.ID
 	}
+	// Run first retries the deliveries earlier runs parked, then reads the
+	// source: decisions emitted before the source starts are those retries,
+	// which are not this event's to fail; everything after (the event's
+	// findings, their correlated findings, decode errors) is.
+	var started atomic.Bool
 	src := func(ctx context.Context, fn func(asff.Result) error) error {
-		return asff.Stream(ctx, name, bytes.NewReader(payload), asff.Options{Workers: 1}, func(r asff.Result) error {
-			if r.Finding != nil {
-				own.add(r.Finding.ProductArn, r.Finding.ID)
-			}
-			return fn(r)
-		})
+		started.Store(true)
+		return asff.Stream(ctx, name, bytes.NewReader(payload), asff.Options{Workers: 1}, fn)
 	}
 	var failed []pipeline.Decision
 	sum, err := h.pipeline.Run(ctx, src, func(d pipeline.Decision) error {
-		mine := d.FindingID == "" || own.has(d.ProductArn, d.FindingID)
+		mine := started.Load()
 		logDecision(ctx, log, d, mine)
 		if d.Decision == pipeline.DecisionError && mine {
 			failed = append(failed, d)
@@ -341,27 +341,4 @@ func levelOf(ok bool) slog.Level {
 		return slog.LevelInfo
 	}
 	return slog.LevelError
-}
-
-// ownership remembers which findings came from the event being handled, so
-// that a failure of a parked delivery retried along the way does not fail
-// (and re-drive) an unrelated event.
-type ownership struct {
-	mu   sync.Mutex
-	seen map[string]struct{}
-}
-
-func newOwnership() *ownership { return &ownership{seen: map[string]struct{}{}} }
-
-func (o *ownership) add(productArn, id string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.seen[productArn+"\n"+id] = struct{}{}
-}
-
-func (o *ownership) has(productArn, id string) bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	_, ok := o.seen[productArn+"\n"+id]
-	return ok
 }
