@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	json "github.com/goccy/go-json"
@@ -21,8 +22,8 @@ const codecV1 = 0x01
 // errCodec reports a findings-partition entry that does not decode.
 var errCodec = errors.New("malformed correlation index entry")
 
-// encodeIndexed encodes x. Matches are written in key order, so equal
-// entries encode to equal bytes (putIndexed skips rewriting those).
+// encodeIndexed encodes x, whose Matches are sorted, so equal entries
+// encode to equal bytes (putIndexed skips rewriting those).
 func encodeIndexed(x *indexed) []byte {
 	b := make([]byte, 0, 256)
 	b = append(b, codecV1)
@@ -36,17 +37,35 @@ func encodeIndexed(x *indexed) []byte {
 	for _, s := range []string{x.Resource.Type, x.Resource.Name, x.Resource.Partition, x.Resource.Region, x.Resource.Account} {
 		b = appendString(b, s)
 	}
-	b = binary.AppendUvarint(b, uint64(len(x.Matches)))
-	for _, rule := range sortedKeys(x.Matches) {
-		conds := x.Matches[rule]
-		b = appendString(b, rule)
-		b = binary.AppendUvarint(b, uint64(len(conds)))
-		for _, c := range sortedKeys(conds) {
-			b = appendString(b, c)
-			b = appendStrings(b, conds[c])
+	// Grouped by rule: the count of rules, then each rule's name, its count
+	// of conditions and each condition's name and values.
+	m := x.Matches
+	b = binary.AppendUvarint(b, uint64(countRules(m)))
+	for len(m) > 0 {
+		n := 1
+		for n < len(m) && m[n].Rule == m[0].Rule {
+			n++
 		}
+		b = appendString(b, m[0].Rule)
+		b = binary.AppendUvarint(b, uint64(n))
+		for _, c := range m[:n] {
+			b = appendString(b, c.Cond)
+			b = appendStrings(b, c.Values)
+		}
+		m = m[n:]
 	}
 	return b
+}
+
+// countRules counts the distinct rules of m (sorted by rule).
+func countRules(m matches) int {
+	n := 0
+	for i := range m {
+		if i == 0 || m[i].Rule != m[i-1].Rule {
+			n++
+		}
+	}
+	return n
 }
 
 func appendString(b []byte, s string) []byte {
@@ -97,19 +116,14 @@ func (d *decoder) read(x *indexed) {
 	x.First, x.Seen = d.time(), d.time()
 	x.Resource = Ref{Type: d.string(), Name: d.string(), Partition: d.string(), Region: d.string(), Account: d.string()}
 	rules := d.count()
-	if rules == 0 || d.err != nil {
-		return
-	}
-	x.Matches = make(map[string]map[string][]string, rules)
 	for range rules {
 		rule := d.string()
-		n := d.count()
-		conds := make(map[string][]string, n)
-		for range n {
-			c := d.string()
-			conds[c] = d.strings([]string{})
+		for range d.count() {
+			x.Matches = append(x.Matches, condValues{Rule: rule, Cond: d.string(), Values: d.strings([]string{})})
 		}
-		x.Matches[rule] = conds
+	}
+	if !slices.IsSortedFunc(x.Matches, compareMatch) {
+		d.fail("conditions out of order")
 	}
 	if d.err == nil && d.s != "" {
 		d.fail("%d trailing bytes", len(d.s))

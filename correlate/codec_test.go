@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -21,9 +22,10 @@ func sampleIndexed() *indexed {
 		Severity: "CRITICAL",
 		First:    time.Date(2024, 6, 3, 8, 0, 0, 123456789, time.UTC), Seen: time.Date(2024, 6, 4, 9, 30, 0, 0, time.UTC),
 		Resource: Ref{Type: typeInstance, Name: instA, Partition: "aws", Region: "us-east-1", Account: "111122223333"},
-		Matches: map[string]map[string][]string{
-			"ec2-backdoor-critical-cves": {"critical_cves": {"CVE-2021-44228", "CVE-2023-38545"}},
-			"another":                    {"b": {}, "a": {"x"}},
+		Matches: matches{
+			{Rule: "another", Cond: "a", Values: []string{"x"}},
+			{Rule: "another", Cond: "b", Values: []string{}},
+			{Rule: "ec2-backdoor-critical-cves", Cond: "critical_cves", Values: []string{"CVE-2021-44228", "CVE-2023-38545"}},
 		},
 	}
 }
@@ -31,7 +33,7 @@ func sampleIndexed() *indexed {
 func TestIndexEntriesRoundTrip(t *testing.T) {
 	cases := map[string]*indexed{
 		"full":    sampleIndexed(),
-		"minimal": {ProductArn: "p", ID: "i", First: time.Unix(0, 0).UTC(), Seen: time.Unix(1, 1).UTC(), Matches: map[string]map[string][]string{"r": {"c": {}}}},
+		"minimal": {ProductArn: "p", ID: "i", First: time.Unix(0, 0).UTC(), Seen: time.Unix(1, 1).UTC(), Matches: matches{{Rule: "r", Cond: "c", Values: []string{}}}},
 		"zero":    {ProductArn: "p", ID: "i"},
 	}
 	for name, x := range cases {
@@ -104,8 +106,11 @@ func TestIndexEntriesWrittenAsJSONStillCount(t *testing.T) {
 
 func TestMalformedIndexEntriesAreErrors(t *testing.T) {
 	val := encodeIndexed(sampleIndexed())
+	unsorted := sampleIndexed()
+	slices.Reverse(unsorted.Matches)
+	outOfOrder := encodeIndexed(unsorted)
 	for _, bad := range [][]byte{
-		val[:len(val)-1], append(bytes.Clone(val), 0), {codecV1}, {codecV1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
+		val[:len(val)-1], append(bytes.Clone(val), 0), {codecV1}, outOfOrder, {codecV1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
 		{codecV1, 0x05, 'a'}, {}, []byte("{"), []byte("null x"),
 	} {
 		if _, err := decodeIndexed(bad, "k"); err == nil {
@@ -139,4 +144,109 @@ func FuzzDecodeIndexed(f *testing.F) {
 			t.Errorf("re-encoding grew %d -> %d bytes", len(val), len(again))
 		}
 	})
+}
+
+func TestStateEntriesRoundTrip(t *testing.T) {
+	fb := []byte(`{"SchemaVersion":"2018-10-08","Id":"x","RecordState":"ACTIVE","ProductFields":{"a":"b"},"Resources":[{"Type":"AwsS3Bucket","Id":"arn:aws:s3:::b","Partition":"aws","Region":"us-east-1"}]}`)
+	s := state{Digest: "abc", Count: 7, CreatedAt: time.Date(2024, 6, 3, 8, 0, 0, 5, time.UTC),
+		Evidence: []*indexed{sampleIndexed(), {ProductArn: "p", ID: "i"}}}
+	for _, archived := range []bool{false, true} {
+		s.Archived = archived
+		got, err := decodeState(encodeState(s, fb))
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys, err := got.evidenceKeys()
+		if err != nil || !slices.Equal(keys, keysOf(s.Evidence)) {
+			t.Errorf("evidence keys %v (%v), want %v", keys, err, keysOf(s.Evidence))
+		}
+		if err := got.load(); err != nil {
+			t.Fatal(err)
+		}
+		var want doc
+		if err := json.Unmarshal(fb, &want); err != nil {
+			t.Fatal(err)
+		}
+		if got.Digest != s.Digest || got.Count != s.Count || got.Archived != archived || !got.CreatedAt.Equal(s.CreatedAt) ||
+			!reflect.DeepEqual(got.Finding, want) || len(got.Evidence) != 2 || got.Evidence[0].key() != s.Evidence[0].key() {
+			t.Errorf("decoded %+v", got)
+		}
+	}
+	for _, bad := range [][]byte{{codecV1}, {codecV1, 0, 0, 2}, append(encodeState(s, fb), 0), encodeState(s, fb)[:20]} {
+		if _, err := decodeState(bad); err == nil {
+			t.Errorf("decodeState(%q) accepted", bad)
+		}
+	}
+}
+
+// TestStateWrittenAsJSONStillArchives: an incident opened by a version that
+// wrote its state as JSON is archived exactly as one opened now.
+func TestStateWrittenAsJSONStillArchives(t *testing.T) {
+	base := time.Now().UTC().Truncate(time.Second)
+	ctx := context.Background()
+	seen := at(base.Add(-time.Hour))
+	var archivedFindings [][]byte
+	for _, legacy := range []bool{false, true} {
+		idx := memindex.New()
+		e := New(builtins(t), idx, Options{Now: fixed(base)})
+		if rs := observeAll(t, e, fixture(t, fMacie, seen), fixture(t, fExfil, seen)); len(rs) != 1 {
+			t.Fatalf("opening: %d results", len(rs))
+		}
+		if legacy {
+			part := partState + typeBucket + "/" + bucket
+			ent, err := idx.GetEntry(ctx, part, "s3-sensitive-data-exfiltration", base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := decodeState(ent.Value)
+			if err != nil || s.load() != nil {
+				t.Fatal(err)
+			}
+			if ent.Value, err = json.Marshal(s); err != nil {
+				t.Fatal(err)
+			}
+			if err := idx.Put(ctx, ent); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rs := observeAll(t, e, fixture(t, fMacie, with(seen, archived)), fixture(t, fExfil, with(seen, archived)))
+		if len(rs) != 1 || !rs[0].Archived {
+			t.Fatalf("legacy=%v: archiving gave %+v", legacy, rs)
+		}
+		archivedFindings = append(archivedFindings, rs[0].Finding)
+	}
+	if !bytes.Equal(archivedFindings[0], archivedFindings[1]) {
+		t.Errorf("archived from a JSON state:\n%s\nwant\n%s", archivedFindings[1], archivedFindings[0])
+	}
+}
+
+func TestMatchesLookups(t *testing.T) {
+	m := sampleIndexed().Matches
+	if v, ok := m.values("ec2-backdoor-critical-cves", "critical_cves"); !ok || len(v) != 2 {
+		t.Errorf("values = %v %v", v, ok)
+	}
+	if _, ok := m.values("another", "c"); ok {
+		t.Errorf("an unsatisfied condition was found")
+	}
+	if got := m.ofRule("another"); len(got) != 2 || got[0].Cond != "a" || got[1].Cond != "b" {
+		t.Errorf("ofRule(another) = %+v", got)
+	}
+	if got := m.ofRule("ec2-backdoor-critical-cves"); len(got) != 1 || cap(got) != 1 {
+		t.Errorf("ofRule of the last rule = %+v (cap %d)", got, cap(got))
+	}
+	if got := m.ofRule("nope"); got != nil {
+		t.Errorf("ofRule of an absent rule = %+v", got)
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = `{"another":{"a":["x"],"b":[]},"ec2-backdoor-critical-cves":{"critical_cves":["CVE-2021-44228","CVE-2023-38545"]}}`
+	if string(b) != want {
+		t.Errorf("JSON form %s, want %s", b, want)
+	}
+	var back matches
+	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, m) {
+		t.Errorf("JSON round trip = %+v (%v)", back, err)
+	}
 }

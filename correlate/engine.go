@@ -193,22 +193,17 @@ func (e *Engine) match(f *asff.Finding, now time.Time) []condMatch {
 
 // matchesOn selects the matches on resources of type typ, as stored in the
 // index, and the longest window among their rules.
-func matchesOn(matched []condMatch, typ string) (map[string]map[string][]string, time.Duration) {
-	var m map[string]map[string][]string
+func matchesOn(matched []condMatch, typ string) (matches, time.Duration) {
+	var m matches
 	var window time.Duration
 	for _, x := range matched {
 		if x.target != typ {
 			continue
 		}
-		if m == nil {
-			m = map[string]map[string][]string{}
-		}
-		if m[x.rule.Name] == nil {
-			m[x.rule.Name] = map[string][]string{}
-		}
-		m[x.rule.Name][x.cond.Name] = x.values
+		m = append(m, condValues{Rule: x.rule.Name, Cond: x.cond.Name, Values: x.values})
 		window = max(window, x.rule.Window)
 	}
+	sortMatches(m)
 	return m, window
 }
 
@@ -350,7 +345,7 @@ func (e *Engine) evaluate(ctx context.Context, rd *reads, r *Rule, res Ref, now 
 			src = via[c.Via]
 		}
 		for _, x := range src {
-			if _, ok := x.Matches[r.Name][c.Name]; ok && x.Seen.After(since) {
+			if _, ok := x.Matches.values(r.Name, c.Name); ok && x.Seen.After(since) {
 				counting[x.key()] = x
 			}
 		}
@@ -375,7 +370,7 @@ func collect(r *Rule, xs map[string]*indexed) evaluation {
 		x := xs[k]
 		ev.contrib = append(ev.contrib, x)
 		for _, c := range r.Conditions {
-			vals, ok := x.Matches[r.Name][c.Name]
+			vals, ok := x.Matches.values(r.Name, c.Name)
 			if !ok {
 				continue
 			}

@@ -41,9 +41,8 @@ type indexed struct {
 	Seen        time.Time `json:"at"`
 	// Resource is the resource as this finding names it.
 	Resource Ref `json:"r"`
-	// Matches maps rule name -> condition name -> the condition's distinct
-	// values in this finding (empty without distinct_by).
-	Matches map[string]map[string][]string `json:"m"`
+	// Matches are the conditions the finding satisfies on this resource.
+	Matches matches `json:"m"`
 
 	// sortKey caches key() for entries read from the index.
 	sortKey string
@@ -64,7 +63,7 @@ func (x *indexed) key() string {
 const maxIndexedTitle = 256
 
 // newIndexed builds the index value of f on ref, or nil when it matches nothing.
-func newIndexed(f *asff.Finding, ref Ref, m map[string]map[string][]string, now time.Time) *indexed {
+func newIndexed(f *asff.Finding, ref Ref, m matches, now time.Time) *indexed {
 	if len(m) == 0 {
 		return nil
 	}

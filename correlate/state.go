@@ -8,10 +8,9 @@ import (
 	stdjson "encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
-
-	json "github.com/goccy/go-json"
 
 	"hubtriage/asff"
 	"hubtriage/store"
@@ -31,6 +30,11 @@ type state struct {
 	CreatedAt time.Time  `json:"created"`
 	// Finding is the emitted document; archiving re-emits it.
 	Finding doc `json:"finding"`
+
+	// evidenceRaw and findingJSON are Evidence and Finding, still encoded,
+	// until load (see decodeState).
+	evidenceRaw []string
+	findingJSON []byte
 }
 
 // maxEvidence bounds the evidence kept in a state entry, which must fit a
@@ -68,14 +72,24 @@ func (e *Engine) decide(ctx context.Context, r *Rule, res Ref, ev evaluation, no
 		next, err = e.activeState(r, res, ev, nil, now)
 		contrib = keysOf(ev.contrib)
 	case !ev.satisfied && len(ev.contrib) == 0:
+		if err := prev.load(); err != nil {
+			return nil, fmt.Errorf("decode correlation state %s/%s: %w", part, r.Name, err)
+		}
 		next = archivedState(prev, now)
 		contrib = keysOf(prev.Evidence)
 	default:
-		merged := mergeEvidence(r, prev.Evidence, ev.contrib)
-		contrib = keysOf(merged.contrib)
-		if digest(contrib) == prev.Digest {
+		changed, err := prev.changedBy(ev.contrib)
+		if err == nil && changed {
+			err = prev.load()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("decode correlation state %s/%s: %w", part, r.Name, err)
+		}
+		if !changed {
 			return nil, nil
 		}
+		merged := mergeEvidence(r, prev.Evidence, ev.contrib)
+		contrib = keysOf(merged.contrib)
 		next, err = e.activeState(r, res, merged, prev, now)
 	}
 	if err != nil {
@@ -93,6 +107,21 @@ func digest(keys []string) string {
 		h.Write([]byte{0})
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// changedBy reports whether the findings counting now, joined with the
+// evidence, are a different set from the one s was emitted with. It
+// decodes only the evidence's keys.
+func (s *state) changedBy(live []*indexed) (bool, error) {
+	keys, err := s.evidenceKeys()
+	if err != nil {
+		return false, err
+	}
+	for _, x := range live {
+		keys = append(keys, x.key())
+	}
+	slices.Sort(keys)
+	return digest(slices.Compact(keys)) != s.Digest, nil
 }
 
 // mergeEvidence joins the stored evidence with the findings counting now
@@ -115,7 +144,7 @@ func evidenceOf(r *Rule, ev evaluation) []*indexed {
 	out := make([]*indexed, len(picked))
 	for i, x := range picked {
 		c := *x
-		c.Matches = map[string]map[string][]string{r.Name: x.Matches[r.Name]}
+		c.Matches = x.Matches.ofRule(r.Name)
 		out[i] = &c
 	}
 	return out
@@ -130,14 +159,14 @@ func (e *Engine) readState(ctx context.Context, part, rule string, now time.Time
 	if err != nil {
 		return nil, nil, fmt.Errorf("read correlation state %s: %w", part, err)
 	}
-	var s state
-	if err := json.Unmarshal(ent.Value, &s); err != nil {
+	s, err := decodeState(ent.Value)
+	if err != nil {
 		return nil, nil, fmt.Errorf("decode correlation state %s/%s: %w", part, rule, err)
 	}
 	if s.Count == 0 && !s.Archived { // a rolled-back emission: nothing is open
 		return ent.Value, nil, nil
 	}
-	return ent.Value, &s, nil
+	return ent.Value, s, nil
 }
 
 // activeState renders the open correlated finding for ev.
@@ -166,7 +195,7 @@ func (e *Engine) activeState(r *Rule, res Ref, ev evaluation, prev *state, now t
 	}, nil
 }
 
-// archivedState re-emits the last finding with RecordState ARCHIVED.
+// archivedState re-emits the last finding (loaded) with RecordState ARCHIVED.
 func archivedState(prev *state, now time.Time) state {
 	next := *prev
 	next.Archived = true
@@ -200,10 +229,6 @@ func later(a, b time.Time) time.Time {
 
 // write records next if the state is still what decide read.
 func (e *Engine) write(ctx context.Context, r *Rule, next state, contrib []string, c commit) (*Result, error) {
-	val, err := json.Marshal(next)
-	if err != nil {
-		return nil, fmt.Errorf("encode correlation state: %w", err)
-	}
 	fb, err := marshalDoc(next.Finding)
 	if err != nil {
 		return nil, fmt.Errorf("encode correlated finding: %w", err)
@@ -212,6 +237,7 @@ func (e *Engine) write(ctx context.Context, r *Rule, next state, contrib []strin
 		// e.g. no account known for the resource: set Options.Account.
 		return nil, fmt.Errorf("rule %s: correlated finding on %s is not valid ASFF: %w", r.Name, next.Finding.Resources[0].ID, err)
 	}
+	val := encodeState(next, fb)
 	c.next = val
 	ent := store.Entry{Partition: c.part, Sort: c.sort, Value: val, ExpiresAt: c.expires}
 	if err := e.idx.PutIf(ctx, ent, c.prev); err != nil {

@@ -7,7 +7,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"sort"
+	"slices"
 	"sync"
 	"time"
 
@@ -18,9 +18,8 @@ import (
 type Index struct {
 	mu   sync.Mutex
 	base store.Index // nil: nothing underneath
-	// parts holds this layer's writes; a nil *store.Entry is a deletion
-	// that hides the base entry.
-	parts map[string]map[string]*store.Entry
+	// parts holds this layer's writes by partition.
+	parts map[string]*partition
 	// now is the clock PutIf judges expiry by (the other methods take now).
 	now func() time.Time
 }
@@ -28,7 +27,31 @@ type Index struct {
 var _ store.Index = (*Index)(nil)
 
 // New returns an empty index.
-func New() *Index { return &Index{parts: map[string]map[string]*store.Entry{}, now: time.Now} }
+func New() *Index { return &Index{parts: map[string]*partition{}, now: time.Now} }
+
+// partition is one partition's writes; a nil *store.Entry is a deletion
+// that hides the base entry.
+type partition struct {
+	entries map[string]*store.Entry
+	keys    []string // the keys of entries, sorted
+}
+
+func (p *partition) set(sort string, e *store.Entry) {
+	if _, ok := p.entries[sort]; !ok {
+		i, _ := slices.BinarySearch(p.keys, sort)
+		p.keys = slices.Insert(p.keys, i, sort)
+	}
+	p.entries[sort] = e
+}
+
+func (p *partition) remove(sort string) {
+	if _, ok := p.entries[sort]; !ok {
+		return
+	}
+	delete(p.entries, sort)
+	i, _ := slices.BinarySearch(p.keys, sort)
+	p.keys = slices.Delete(p.keys, i, i+1)
+}
 
 // WithClock makes PutIf judge whether an entry has expired by now instead
 // of the wall clock, for tests that simulate time. It returns x.
@@ -80,10 +103,10 @@ func (x *Index) set(part, sort string, e *store.Entry) {
 	}
 	p := x.parts[part]
 	if p == nil {
-		p = map[string]*store.Entry{}
+		p = &partition{entries: map[string]*store.Entry{}}
 		x.parts[part] = p
 	}
-	p[sort] = e
+	p.set(sort, e)
 }
 
 // PutIf writes e only if the current live value equals prev (nil: no live entry).
@@ -119,7 +142,7 @@ func (x *Index) GetEntry(ctx context.Context, part, sort string, now time.Time) 
 }
 
 func (x *Index) get(ctx context.Context, part, sort string, now time.Time) (store.Entry, error) {
-	if e, ok := x.parts[part][sort]; ok {
+	if e, ok := x.own(part, sort); ok {
 		if !live(e, now) {
 			return store.Entry{}, store.ErrNotFound
 		}
@@ -133,36 +156,61 @@ func (x *Index) get(ctx context.Context, part, sort string, now time.Time) (stor
 	return x.base.GetEntry(ctx, part, sort, now)
 }
 
-// Entries returns the partition's live entries ordered by Sort.
+// own returns this layer's entry (nil: deleted) and whether it has one.
+func (x *Index) own(part, sort string) (*store.Entry, bool) {
+	p := x.parts[part]
+	if p == nil {
+		return nil, false
+	}
+	e, ok := p.entries[sort]
+	return e, ok
+}
+
+// Entries returns the partition's live entries ordered by Sort. The
+// values are copies (sharing one allocation).
 func (x *Index) Entries(ctx context.Context, part string, now time.Time) ([]store.Entry, error) {
 	if part == "" {
 		return nil, errEmptyKey
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	merged := map[string]store.Entry{}
+	var under []store.Entry
 	if x.base != nil {
-		under, err := x.base.Entries(ctx, part, now)
-		if err != nil {
+		var err error
+		if under, err = x.base.Entries(ctx, part, now); err != nil {
 			return nil, err
 		}
-		for _, e := range under {
-			merged[e.Sort] = e
+	}
+	p := x.parts[part]
+	if p == nil || len(p.keys) == 0 {
+		return under, nil // the base's entries are already the caller's
+	}
+	mine, keys := p.entries, p.keys
+	size := 0
+	for _, e := range mine {
+		if e != nil {
+			size += len(e.Value)
 		}
 	}
-	for k, e := range x.parts[part] {
-		delete(merged, k)
-		if live(e, now) {
+	out := make([]store.Entry, 0, len(keys)+len(under))
+	buf := make([]byte, 0, size)
+	for len(keys) > 0 || len(under) > 0 {
+		if len(keys) == 0 || (len(under) > 0 && under[0].Sort < keys[0]) {
+			out, under = append(out, under[0]), under[1:]
+			continue
+		}
+		if len(under) > 0 && under[0].Sort == keys[0] {
+			under = under[1:] // this layer's write or deletion hides it
+		}
+		if e := mine[keys[0]]; live(e, now) {
 			c := *e
-			c.Value = bytes.Clone(e.Value)
-			merged[k] = c
+			start := len(buf)
+			buf = append(buf, e.Value...)
+			c.Value = buf[start:len(buf):len(buf)]
+			out = append(out, c)
 		}
+		keys = keys[1:]
 	}
-	out := make([]store.Entry, 0, len(merged))
-	for _, e := range merged {
-		out = append(out, e)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Sort < out[j].Sort })
 	return out, nil
 }
 
@@ -174,7 +222,9 @@ func (x *Index) Delete(_ context.Context, part, sort string) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.base == nil {
-		delete(x.parts[part], sort)
+		if p := x.parts[part]; p != nil {
+			p.remove(sort)
+		}
 		return nil
 	}
 	x.set(part, sort, nil)

@@ -3,6 +3,7 @@ package memindex
 import (
 	"bytes"
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -56,5 +57,55 @@ func TestOverlayNeverWritesBase(t *testing.T) {
 	under, _ := base.Entries(ctx, "p", now)
 	if len(under) != 2 || string(under[0].Value) != "base-a" || string(under[1].Value) != "base-b" {
 		t.Errorf("base changed: %+v", under)
+	}
+}
+
+// TestOverlayEntriesMergeInOrder: the overlay's writes, deletions and
+// expired entries replace the base's entries of the same sort key, and the
+// result stays ordered by sort key.
+func TestOverlayEntriesMergeInOrder(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now()
+	base := New()
+	for _, s := range []string{"a", "c", "e", "g"} {
+		if err := base.Put(ctx, store.Entry{Partition: "p", Sort: s, Value: []byte("base-" + s)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o := Overlay(base)
+	puts := []store.Entry{
+		{Partition: "p", Sort: "b", Value: []byte("b")},
+		{Partition: "p", Sort: "c", Value: []byte("c2")},
+		{Partition: "p", Sort: "e", Value: []byte("e2"), ExpiresAt: now.Add(-time.Second)}, // hides base-e
+		{Partition: "p", Sort: "h", Value: []byte("h")},
+	}
+	for _, e := range puts {
+		if err := o.Put(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := o.Delete(ctx, "p", "g"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := o.Entries(ctx, "p", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var flat []string
+	for _, e := range got {
+		flat = append(flat, e.Sort+"="+string(e.Value))
+	}
+	want := []string{"a=base-a", "b=b", "c=c2", "h=h"}
+	if !slices.Equal(flat, want) {
+		t.Errorf("entries = %v, want %v", flat, want)
+	}
+	// Values are the caller's: appending to one does not reach the next.
+	got[1].Value = append(got[1].Value, 'x')
+	if string(got[2].Value) != "c2" {
+		t.Errorf("appending to one value changed the next: %q", got[2].Value)
+	}
+	again, _ := o.Entries(ctx, "p", now)
+	if string(again[1].Value) != "b" {
+		t.Errorf("modifying a returned value changed the index: %q", again[1].Value)
 	}
 }
