@@ -29,7 +29,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync/atomic"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
@@ -205,18 +204,15 @@ func (h *Handler) findings(ctx context.Context, log *slog.Logger, hd header, pay
 	if hd.ID != "" {
 		name = "event " + hd.ID
 	}
-	// Run first retries the deliveries earlier runs parked, then reads the
-	// source: decisions emitted before the source starts are those retries,
-	// which are not this event's to fail; everything after (the event's
+	// Run also retries the deliveries earlier runs parked (Decision.Retry):
+	// those are not this event's to fail; everything else (the event's
 	// findings, their correlated findings, decode errors) is.
-	var started atomic.Bool
 	src := func(ctx context.Context, fn func(asff.Result) error) error {
-		started.Store(true)
 		return asff.Stream(ctx, name, bytes.NewReader(payload), asff.Options{Workers: 1}, fn)
 	}
 	var failed []pipeline.Decision
 	sum, err := h.pipeline.Run(ctx, src, func(d pipeline.Decision) error {
-		mine := started.Load()
+		mine := !d.Retry
 		logDecision(ctx, log, d, mine)
 		if d.Decision == pipeline.DecisionError && mine {
 			failed = append(failed, d)

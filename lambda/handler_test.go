@@ -140,12 +140,14 @@ func TestParkedDeliveryIsRetriedByALaterEventWithoutFailingIt(t *testing.T) {
 	other := readFixture(t, "events/custom-action-fsbp-ec2.2.json")
 	r.hold(t, nil, failing, other) // open in Security Hub: reconcile keeps them
 
-	r.smtp.FailNext(2, 451) // the first delivery and its first retry
+	r.smtp.FailNext(1, 451) // the first delivery
 	if _, err := invoke(t, h, failing); !errors.Is(err, ErrFindingsFailed) {
 		t.Fatalf("err = %v, want ErrFindingsFailed", err)
 	}
-	// The next event first retries the parked finding, which fails again:
-	// that is not this event's failure, so it succeeds.
+	// The next event delivers its own finding, then retries the parked one,
+	// which fails again: that is not this event's failure, so it succeeds.
+	r.smtp.FailNext(1, 250)
+	r.smtp.FailNext(1, 451)
 	resp := mustInvoke(t, h, other)
 	if resp.Notified != 1 || resp.Errors != 1 || resp.Failed != 0 {
 		t.Fatalf("other event = %+v, want its own finding notified and the parked retry's error not counted as failed", resp)

@@ -25,6 +25,9 @@ type Decision struct {
 	// Resource and Contributing are set on correlate decisions.
 	Resource     string   `json:"resource,omitempty"`
 	Contributing []string `json:"contributing,omitempty"`
+	// Retry marks decisions about a delivery parked by an earlier run and
+	// retried at the end of this one (not about this run's input).
+	Retry bool `json:"retry,omitempty"`
 }
 
 // Summary counts what a run did.

@@ -66,7 +66,7 @@ func (p *Pipeline) retryOne(ctx context.Context, e store.Entry, emit func(Decisi
 	failed := false
 	for _, d := range p.process(ctx, f) {
 		failed = failed || d.Decision == DecisionError
-		d.Reason = "retry of a failed delivery: " + d.Reason
+		d.Reason, d.Retry = "retry of a failed delivery: "+d.Reason, true
 		if err := emit(d); err != nil {
 			return err
 		}

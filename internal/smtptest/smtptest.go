@@ -172,7 +172,8 @@ func (s *Server) Attempts() int {
 // FailNext makes the next n deliveries answer DATA with code (e.g. 451 for
 // a temporary, 550 for a permanent failure) instead of accepting them.
 // Calls queue up: FailNext(1, 451); FailNext(1, 550) fails one delivery
-// with each code in that order.
+// with each code in that order. A code below 400 queues acceptances, so
+// FailNext(1, 250); FailNext(1, 451) accepts one delivery, then fails one.
 func (s *Server) FailNext(n, code int) {
 	if n <= 0 {
 		return
@@ -215,6 +216,9 @@ func (s *Server) nextFailure() *smtp.SMTPError {
 	code := f.code
 	if f.count == 0 {
 		s.failures = s.failures[1:]
+	}
+	if code < 400 {
+		return nil
 	}
 	class := code / 100
 	return &smtp.SMTPError{
