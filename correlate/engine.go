@@ -113,6 +113,9 @@ func (e *Engine) Observe(ctx context.Context, f *asff.Finding) ([]Result, error)
 			return nil, err
 		}
 	}
+	if len(touched) == 0 {
+		return nil, nil
+	}
 	rd := newReads(e.idx)
 	targets, err := e.affected(ctx, rd, touched, now)
 	if err != nil {
@@ -135,6 +138,9 @@ func (e *Engine) Observe(ctx context.Context, f *asff.Finding) ([]Result, error)
 // uses, and returns the resources whose index it is (or was) part of.
 func (e *Engine) index(ctx context.Context, f *asff.Finding, refs []Ref, now time.Time) (map[string]Ref, error) {
 	touched := map[string]Ref{}
+	if !slices.ContainsFunc(refs, func(r Ref) bool { return e.types[r.Type] }) {
+		return touched, nil // on no resource any rule is about
+	}
 	var matched []condMatch
 	if f.Active() {
 		matched = e.match(f, now)

@@ -106,7 +106,7 @@ func firstTime(ts ...time.Time) time.Time {
 // ref. It reports whether the finding is or was indexed there, i.e.
 // whether the resource must be re-evaluated.
 func putIndexed(ctx context.Context, idx store.Index, ref Ref, key string, x *indexed, expires, now time.Time) (bool, error) {
-	part := partFindings + ref.Key()
+	part := partFindings + ref.Type + "/" + ref.Name // partFindings + ref.Key(), in one allocation
 	old, err := idx.GetEntry(ctx, part, key, now)
 	existed := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {

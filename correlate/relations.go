@@ -1,8 +1,8 @@
 package correlate
 
 import (
+	"bytes"
 	"slices"
-	"strings"
 
 	json "github.com/goccy/go-json"
 
@@ -109,14 +109,22 @@ func relationsOf(f *asff.Finding, refs []Ref) []relation {
 
 // productFieldRelations adds the instances and groups named in ProductFields.
 func productFieldRelations(f *asff.Finding, instances, groups []Ref) ([]Ref, []Ref) {
-	for _, k := range sortedKeys(f.ProductFields) {
-		v := f.ProductFields[k]
+	var gs, is []string // keys, in key order for a stable result
+	for k := range f.ProductFields {
 		switch {
 		case isPfGroup(k) || k == pfInspectorGroup:
-			groups = appendRefs(groups, f, typeSecurityGroup, v)
+			gs = append(gs, k)
 		case isPfInstance(k) || k == pfInspectorInstance:
-			instances = appendRefs(instances, f, typeInstance, v)
+			is = append(is, k)
 		}
+	}
+	slices.Sort(gs)
+	slices.Sort(is)
+	for _, k := range gs {
+		groups = appendRefs(groups, f, typeSecurityGroup, f.ProductFields[k])
+	}
+	for _, k := range is {
+		instances = appendRefs(instances, f, typeInstance, f.ProductFields[k])
 	}
 	return instances, groups
 }
@@ -132,7 +140,7 @@ func appendRefs(refs []Ref, f *asff.Finding, typ string, ids ...string) []Ref {
 }
 
 func appendRef(refs []Ref, r Ref) []Ref {
-	if slices.ContainsFunc(refs, func(x Ref) bool { return x.Key() == r.Key() }) {
+	if containsKey(refs, r) {
 		return refs
 	}
 	return append(refs, r)
@@ -146,7 +154,7 @@ func withResource(r Ref, res asff.Resource) Ref {
 // detailGroups reads security group ids under Details[kind]: SecurityGroups
 // (strings or {GroupId}) and NetworkInterfaces[].SecurityGroups.
 func detailGroups(details []byte, kind string) []string {
-	if len(details) == 0 || !strings.Contains(string(details), "roup") {
+	if len(details) == 0 || !bytes.Contains(details, []byte("roup")) {
 		return nil
 	}
 	var d map[string]struct {

@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"slices"
 	"strings"
 
 	"hubtriage/asff"
@@ -208,7 +209,7 @@ func refsOf(f *asff.Finding) []Ref {
 	refs := make([]Ref, 0, len(f.Resources))
 	for _, r := range f.Resources {
 		ref, ok := refOf(r, f)
-		if !ok || containsKey(refs, ref.Key()) {
+		if !ok || containsKey(refs, ref) {
 			continue
 		}
 		refs = append(refs, ref)
@@ -216,13 +217,33 @@ func refsOf(f *asff.Finding) []Ref {
 	return refs
 }
 
-func containsKey(refs []Ref, key string) bool {
-	for _, r := range refs {
-		if r.Key() == key {
-			return true
+func containsKey(refs []Ref, ref Ref) bool {
+	return slices.ContainsFunc(refs, func(r Ref) bool { return sameKey(r, ref) })
+}
+
+// sameKey reports whether a.Key() == b.Key() without building the keys.
+func sameKey(a, b Ref) bool {
+	if a.Type == b.Type {
+		return a.Name == b.Name
+	}
+	if len(a.Type)+len(a.Name) != len(b.Type)+len(b.Name) {
+		return false
+	}
+	at := func(r Ref, i int) byte {
+		switch {
+		case i < len(r.Type):
+			return r.Type[i]
+		case i == len(r.Type):
+			return '/'
+		}
+		return r.Name[i-len(r.Type)-1]
+	}
+	for i := range len(a.Type) + 1 + len(a.Name) {
+		if at(a, i) != at(b, i) {
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 // ParseResource normalises a resource written by a user (an ARN, a bare

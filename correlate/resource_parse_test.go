@@ -125,3 +125,18 @@ func FuzzIDParsers(f *testing.F) {
 		checkParsersAgree(t, s)
 	})
 }
+
+func TestSameKeyIsKeyEquality(t *testing.T) {
+	refs := []Ref{
+		{Type: "AwsEc2Instance", Name: "i-1"}, {Type: "AwsEc2Instance", Name: "i-2"}, {Type: "AwsEc2Instance/i", Name: "1"},
+		{Type: "AwsEc2", Name: "Instance/i-1"}, {Type: "", Name: "AwsEc2Instance/i-1"}, {Type: "AwsEc2Instance/i-1"},
+		{Type: "Other", Name: "x"}, {Type: "Othe", Name: "r/x"}, {},
+	}
+	for _, a := range refs {
+		for _, b := range refs {
+			if got, want := sameKey(a, b), a.Key() == b.Key(); got != want {
+				t.Errorf("sameKey(%q, %q) = %v, want %v", a.Key(), b.Key(), got, want)
+			}
+		}
+	}
+}
