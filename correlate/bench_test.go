@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"hubtriage/asff"
 	"hubtriage/asff/asffgen"
+	"hubtriage/correlate/memindex"
 )
 
 // generated decodes n findings of the generator seeded with seed.
@@ -67,5 +69,54 @@ func BenchmarkObserve(b *testing.B) {
 				b.ReportMetric(float64(idx.read)/float64(i), "entries-read/op")
 			})
 		}
+	}
+}
+
+// BenchmarkObserveCorpus replays 20k generated events (the pipeline
+// benchmark's corpus, seed 1) through a fresh engine on an in-memory index,
+// once with the clock just after the last event, so that everything is in
+// the window and the built-in rules fire on hot resources (about 200
+// resources take all 20k findings), and once two years later, when every
+// finding is out of the window and counts for nothing (the pipeline
+// benchmark's clock). Reported per finding.
+func BenchmarkObserveCorpus(b *testing.B) {
+	ctx := context.Background()
+	var buf bytes.Buffer
+	if err := asffgen.New(1, asffgen.Options{}).WriteNDJSON(&buf, 20_000); err != nil {
+		b.Fatal(err)
+	}
+	var fs []*asff.Finding
+	err := asff.Stream(ctx, "corpus", &buf, asff.Options{}, func(r asff.Result) error {
+		if r.Finding != nil {
+			fs = append(fs, r.Finding)
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	last := fs[len(fs)-1].UpdatedAt.Add(time.Minute)
+	for _, c := range []struct {
+		name string
+		now  time.Time
+	}{{"in-window", last}, {"out-of-window", last.AddDate(2, 0, 0)}} {
+		b.Run(c.name, func(b *testing.B) {
+			clock := fixed(c.now)
+			rules := builtins(b)
+			b.ReportAllocs()
+			correlated := 0
+			for b.Loop() {
+				e := New(rules, memindex.New().WithClock(clock), Options{Now: clock})
+				for _, f := range fs {
+					rs, err := e.Observe(ctx, f)
+					if err != nil {
+						b.Fatal(err)
+					}
+					correlated += len(rs)
+				}
+			}
+			b.ReportMetric(float64(b.N*len(fs))/b.Elapsed().Seconds(), "findings/s")
+			b.ReportMetric(float64(correlated)/float64(b.N), "correlated")
+		})
 	}
 }

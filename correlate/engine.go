@@ -39,6 +39,8 @@ type Engine struct {
 	// relationWindow is the longest window of rules with via conditions;
 	// zero when no rule needs relations.
 	relationWindow time.Duration
+	// maxWindow is the longest window of any rule.
+	maxWindow time.Duration
 }
 
 // Result is one correlated finding whose set of contributing findings
@@ -75,6 +77,7 @@ func New(rules []*Rule, idx store.Index, opt Options) *Engine {
 	e := &Engine{rules: rules, idx: idx, opt: opt, types: map[string]bool{}}
 	for _, r := range rules {
 		e.types[r.Join] = true
+		e.maxWindow = max(e.maxWindow, r.Window)
 		for _, c := range r.Conditions {
 			if c.Via != "" {
 				e.types[c.Via] = true
@@ -142,7 +145,9 @@ func (e *Engine) index(ctx context.Context, f *asff.Finding, refs []Ref, now tim
 		return touched, nil // on no resource any rule is about
 	}
 	var matched []condMatch
-	if f.Active() {
+	if f.Active() && eventTime(f, now).Add(e.maxWindow).After(now) {
+		// (otherwise the finding left every rule's window: whatever it
+		// matches, its entries would be dead on arrival)
 		matched = e.match(f, now)
 	}
 	key := findingKey(f.ProductArn, f.ID)

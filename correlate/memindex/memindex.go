@@ -137,8 +137,25 @@ func (x *Index) GetEntry(ctx context.Context, part, sort string, now time.Time) 
 		return store.Entry{}, err
 	}
 	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.get(ctx, part, sort, now)
+	e, ok := x.own(part, sort)
+	isLive := ok && live(e, now)
+	var c store.Entry
+	if isLive {
+		c = *e
+		c.Value = bytes.Clone(e.Value)
+	}
+	x.mu.Unlock()
+	switch {
+	case isLive:
+		return c, nil
+	case ok:
+		return store.Entry{}, store.ErrNotFound // deleted or expired in this layer
+	case x.base == nil:
+		return store.Entry{}, store.ErrNotFound
+	}
+	// Unlocked: the base is never written through this layer, and other
+	// readers (dry-run workers) must not wait for each other's reads.
+	return x.base.GetEntry(ctx, part, sort, now)
 }
 
 func (x *Index) get(ctx context.Context, part, sort string, now time.Time) (store.Entry, error) {
@@ -172,15 +189,15 @@ func (x *Index) Entries(ctx context.Context, part string, now time.Time) ([]stor
 	if part == "" {
 		return nil, errEmptyKey
 	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
 	var under []store.Entry
-	if x.base != nil {
+	if x.base != nil { // read unlocked, as in GetEntry
 		var err error
 		if under, err = x.base.Entries(ctx, part, now); err != nil {
 			return nil, err
 		}
 	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
 	p := x.parts[part]
 	if p == nil || len(p.keys) == 0 {
 		return under, nil // the base's entries are already the caller's
