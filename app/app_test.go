@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -10,6 +9,7 @@ import (
 
 	"hubtriage/asff"
 	"hubtriage/config"
+	"hubtriage/internal/fixtures"
 	"hubtriage/internal/smtptest"
 	"hubtriage/pipeline"
 )
@@ -37,10 +37,7 @@ rules: [{name: all, channels: [secops]}]
 		t.Fatal(err)
 	}
 	defer a.Close()
-	raw, err := os.ReadFile("../../shared/fixtures/asff/findings/guardduty-ssh-bruteforce.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := fixtures.Read(t, "findings/guardduty-ssh-bruteforce.json")
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	counts := map[string]int{}

@@ -7,13 +7,15 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"hubtriage/internal/fixtures"
 )
 
 // corpus returns every finding object of the real fixtures plus generated
 // ones, as raw JSON.
 func corpus(t testing.TB) [][]byte {
 	t.Helper()
-	fx := fixturesDir(t)
+	fx := fixtures.Dir(t)
 	var out [][]byte
 	for rel := range fixtureCounts {
 		c := streamFile(t, filepath.Join(fx, rel))
@@ -140,7 +142,7 @@ func FuzzFastPath(f *testing.F) {
 	for _, doc := range edgeCases {
 		f.Add([]byte(doc))
 	}
-	if b, err := os.ReadFile(filepath.Join(fixturesDir(f), "findings", "guardduty-ssh-bruteforce.json")); err == nil {
+	if b, err := os.ReadFile(fixtures.Path(f, "findings/guardduty-ssh-bruteforce.json")); err == nil {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, doc []byte) {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"hubtriage/internal/fixtures"
 )
 
 // fixtureCounts is the number of findings each real-world fixture holds.
@@ -61,7 +63,7 @@ var fixtureCounts = map[string]int{
 const batchRequests = "arrays/findingsmanager-batch-update-requests.json"
 
 func TestFixturesDecodeWithoutErrors(t *testing.T) {
-	fx := fixturesDir(t)
+	fx := fixtures.Dir(t)
 	for _, dir := range []string{"arrays", "events", "getfindings", "findings"} {
 		paths, _ := filepath.Glob(filepath.Join(fx, dir, "*.json"))
 		for _, p := range paths {
@@ -104,7 +106,7 @@ func checkResolved(t *testing.T, f *Finding) {
 }
 
 func TestFixtureRawRoundTrips(t *testing.T) {
-	fx := fixturesDir(t)
+	fx := fixtures.Dir(t)
 	for rel := range fixtureCounts {
 		t.Run(rel, func(t *testing.T) {
 			file, err := os.ReadFile(filepath.Join(fx, rel))
@@ -132,7 +134,7 @@ func TestFixtureRawRoundTrips(t *testing.T) {
 }
 
 func TestFixtureResolvedFields(t *testing.T) {
-	fx := fixturesDir(t)
+	fx := fixtures.Dir(t)
 	first := func(t *testing.T, rel string) *Finding {
 		c := streamFile(t, filepath.Join(fx, rel))
 		if len(c.findings) == 0 {
@@ -214,7 +216,7 @@ func TestFixtureResolvedFields(t *testing.T) {
 }
 
 func TestMalformedFixtures(t *testing.T) {
-	fx := fixturesDir(t)
+	fx := fixtures.Dir(t)
 	tests := []struct {
 		file     string
 		line     int
@@ -256,7 +258,7 @@ func TestMalformedFixtures(t *testing.T) {
 }
 
 func TestBatchUpdateRequestsAreNotFindings(t *testing.T) {
-	c := streamFile(t, filepath.Join(fixturesDir(t), batchRequests))
+	c := streamFile(t, filepath.Join(fixtures.Dir(t), batchRequests))
 	if len(c.findings) != 0 || len(c.errs) != 9 {
 		t.Fatalf("got %d findings, %d errors; want 0 and one error per request body (9)", len(c.findings), len(c.errs))
 	}
@@ -274,7 +276,7 @@ func TestBatchUpdateRequestsAreNotFindings(t *testing.T) {
 // fixture, each followed by a valid finding, into one input: each broken
 // document costs one error and every valid finding still decodes.
 func TestMalformedFixturesDoNotStopTheStream(t *testing.T) {
-	fx := fixturesDir(t)
+	fx := fixtures.Dir(t)
 	valid, err := os.ReadFile(filepath.Join(fx, "findings/config-s3-bucket.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -10,30 +10,6 @@ import (
 	"testing"
 )
 
-// fixturesDir returns shared/fixtures/asff, found beside the module root.
-func fixturesDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test's directory")
-		}
-		dir = parent
-	}
-	fx := filepath.Join(dir, "..", "shared", "fixtures", "asff")
-	if _, err := os.Stat(fx); err != nil {
-		t.Fatalf("fixtures: %v", err)
-	}
-	return fx
-}
-
 // collected is everything one Stream call delivered.
 type collected struct {
 	findings []*Finding

@@ -1,19 +1,16 @@
 package asff
 
 import (
-	"os"
 	"testing"
+
+	"hubtriage/internal/fixtures"
 )
 
 // TestRegionFallbacks: a finding without a top-level Region takes it from
 // its ProductArn, even the malformed ones with an extra colon that real
 // GuardDuty samples carry, and never from a non-region ARN field.
 func TestRegionFallbacks(t *testing.T) {
-	b, err := os.ReadFile("../../shared/fixtures/asff/findings/guardduty-ssh-bruteforce.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := DecodeFinding(b)
+	f, err := DecodeFinding(fixtures.Read(t, "findings/guardduty-ssh-bruteforce.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,7 @@ package daemon_test
 import (
 	"context"
 	"encoding/json"
-	"os"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -12,9 +12,9 @@ import (
 
 	"hubtriage/daemon"
 	"hubtriage/filter"
+	"hubtriage/internal/fixtures"
 	"hubtriage/notify"
 	"hubtriage/pipeline"
-	"hubtriage/securityhub"
 	"hubtriage/securityhub/shtest"
 	"hubtriage/store/bolt"
 )
@@ -22,46 +22,14 @@ import (
 // now is the daemon's clock in these tests.
 var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// fixtures returns the shared ASFF fixture folder, found from the module root.
-func fixtures(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "fixtures", "asff")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test's directory")
-		}
-		dir = parent
-	}
-}
-
 // finding returns the real GuardDuty fixture (MEDIUM) with Id id, UpdatedAt
-// updated and the top-level members of set replaced.
+// updated and the top-level members of set replaced (a nil value removes
+// the member).
 func finding(t *testing.T, id string, updated time.Time, set map[string]any) []byte {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(fixtures(t), "findings", "guardduty-ssh-bruteforce.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f map[string]any
-	if err := json.Unmarshal(raw, &f); err != nil {
-		t.Fatal(err)
-	}
-	f["Id"], f["UpdatedAt"] = id, updated.UTC().Format(time.RFC3339Nano)
-	for k, v := range set {
-		f[k] = v
-	}
-	out, err := json.Marshal(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	m := map[string]any{"Id": id, "UpdatedAt": updated.UTC().Format(time.RFC3339Nano)}
+	maps.Copy(m, set)
+	return fixtures.Variant(t, "findings/guardduty-ssh-bruteforce.json", m)
 }
 
 // recorder is a channel that records what it sends; block, when set, is
@@ -159,7 +127,7 @@ func (e *env) daemon(t *testing.T, st *bolt.Store, opt daemon.Options) *daemon.D
 	for _, r := range e.rules {
 		opt.Filters = append(opt.Filters, r.Filter)
 	}
-	opt.Index, opt.Getter = st, client(t, e.srv, attempts)
+	opt.Index, opt.Getter = st, shtest.Client(t, e.srv.AWSConfig(), shtest.Attempts)
 	if opt.Now == nil {
 		opt.Now = func() time.Time { return now }
 	}
@@ -172,31 +140,6 @@ func (e *env) daemon(t *testing.T, st *bolt.Store, opt daemon.Options) *daemon.D
 	}
 	return d
 }
-
-// attempts is how often the test client tries a request. Above one because
-// a request may fail reading its response body with "use of closed network
-// connection" when an earlier test's shtest server shuts down meanwhile (an
-// interplay of httptest.Server.Close and the SDK's own transports, seen
-// about once in a hundred polls); the SDK retries that.
-const attempts = 3
-
-// client is a Security Hub client for srv that neither paces nor backs off.
-func client(t *testing.T, srv *shtest.Server, attempts int) *securityhub.Client {
-	t.Helper()
-	c, err := securityhub.New(srv.AWSConfig(), securityhub.Options{
-		ReadRate:    securityhub.Rate{PerSecond: 1e6, Burst: 1000},
-		MaxAttempts: attempts,
-		Backoff:     noBackoff{},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-type noBackoff struct{}
-
-func (noBackoff) BackoffDelay(int, error) (time.Duration, error) { return 0, nil }
 
 // updatedStarts returns the UpdatedAt Start of every GetFindings request.
 func updatedStarts(t *testing.T, srv *shtest.Server) []string {

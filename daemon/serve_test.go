@@ -245,7 +245,7 @@ func TestServeMetricsHealthzAndStop(t *testing.T) {
 func TestHealthzFollowsTheLastPoll(t *testing.T) {
 	e := newEnv(t)
 	e.load(t, finding(t, "a", now.Add(-time.Hour), nil))
-	e.srv.FailRequests(shtest.GetFindings, attempts, http.StatusInternalServerError, "InternalException")
+	e.srv.FailRequests(shtest.GetFindings, shtest.Attempts, http.StatusInternalServerError, "InternalException")
 	m, h := newMetrics(t, "rulea")
 	step := newStepper()
 	ln := listen(t)
@@ -281,7 +281,7 @@ func TestServeReconcilesOnSchedule(t *testing.T) {
 	}
 	e.load(t, finding(t, "a", now.Add(-3*time.Hour), map[string]any{"RecordState": "ARCHIVED"}))
 
-	rec, err := reconcile.New(reconcile.Options{Store: st, Finder: client(t, e.srv, attempts)})
+	rec, err := reconcile.New(reconcile.Options{Store: st, Finder: shtest.Client(t, e.srv.AWSConfig(), shtest.Attempts)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"hubtriage/asff/asffgen"
 	"hubtriage/config"
 	"hubtriage/filter"
+	"hubtriage/internal/fixtures"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -23,24 +24,6 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // now anchors the rules' relative date filters (which the pattern leaves
 // to the Lambda anyway).
 var now = time.Date(2024, 6, 10, 0, 0, 0, 0, time.UTC)
-
-func fixturesDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "fixtures", "asff")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test's directory")
-		}
-		dir = parent
-	}
-}
 
 // corpus is real fixture findings plus generated ones, each with its raw
 // JSON decoded as a generic value for the pattern evaluator.
@@ -51,7 +34,7 @@ type sample struct {
 
 func loadCorpus(t *testing.T) []sample {
 	t.Helper()
-	dir := fixturesDir(t)
+	dir := fixtures.Dir(t)
 	var args []string
 	for _, sub := range []string{"findings", "arrays", "getfindings", "events"} {
 		args = append(args, filepath.Join(dir, sub))

@@ -1,67 +1,12 @@
 package filter
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"hubtriage/asff"
+	"hubtriage/internal/fixtures/asfftest"
 )
-
-// fixtureDir finds /work/shared/fixtures/asff by walking up to the module root.
-func fixtureDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "fixtures", "asff")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
-// loadFinding decodes one fixture finding object.
-func loadFinding(t testing.TB, rel string) *asff.Finding {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixtureDir(t), rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, err := asff.DecodeFinding(b)
-	if err != nil {
-		t.Fatalf("decode %s: %v", rel, err)
-	}
-	return x
-}
-
-// loadArray decodes a fixture holding a JSON array of findings.
-func loadArray(t testing.TB, rel string) []*asff.Finding {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixtureDir(t), rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var raws []json.RawMessage
-	if err := json.Unmarshal(b, &raws); err != nil {
-		t.Fatalf("%s: %v", rel, err)
-	}
-	out := make([]*asff.Finding, len(raws))
-	for i, r := range raws {
-		if out[i], err = asff.DecodeFinding(r); err != nil {
-			t.Fatalf("decode %s[%d]: %v", rel, i, err)
-		}
-	}
-	return out
-}
 
 // matching returns the indexes of the findings f matches.
 func matching(f *Filters, xs []*asff.Finding, now time.Time) []int {
@@ -75,7 +20,7 @@ func matching(f *Filters, xs []*asff.Finding, now time.Time) []int {
 }
 
 func TestGuardDutySSHFixture(t *testing.T) {
-	x := loadFinding(t, "findings/guardduty-ssh-bruteforce.json")
+	x := asfftest.Finding(t, "findings/guardduty-ssh-bruteforce.json")
 	// The finding was updated 2020-09-30T12:14:00.206Z.
 	soon := time.Date(2020, 10, 15, 0, 0, 0, 0, time.UTC)
 	later := time.Date(2020, 11, 15, 0, 0, 0, 0, time.UTC)
@@ -115,8 +60,8 @@ func TestGuardDutySSHFixture(t *testing.T) {
 }
 
 func TestConsolidatedControlFixture(t *testing.T) {
-	x := loadFinding(t, "findings/control-consolidated-CloudTrail.2.json")
-	legacy := loadFinding(t, "findings/control-fsbp-CloudTrail.2-legacy.json")
+	x := asfftest.Finding(t, "findings/control-consolidated-CloudTrail.2.json")
+	legacy := asfftest.Finding(t, "findings/control-fsbp-CloudTrail.2-legacy.json")
 	f := mustJSON(t, `{
 		"ComplianceSecurityControlId": [{"Value": "CloudTrail.2", "Comparison": "EQUALS"}],
 		"ComplianceStatus": [{"Value": "FAILED", "Comparison": "EQUALS"}],
@@ -135,10 +80,10 @@ func TestConsolidatedControlFixture(t *testing.T) {
 }
 
 func TestArrayFixtures(t *testing.T) {
-	mixed := loadArray(t, "arrays/findingsmanager-19-mixed.json")
-	suppressed := loadArray(t, "arrays/findingsmanager-5-suppressed-archived.json")
-	archived4 := loadArray(t, "arrays/findingsmanager-4-archived.json")
-	xsoar := loadArray(t, "arrays/xsoar-10-archived-controls.json")
+	mixed := asfftest.Array(t, "arrays/findingsmanager-19-mixed.json")
+	suppressed := asfftest.Array(t, "arrays/findingsmanager-5-suppressed-archived.json")
+	archived4 := asfftest.Array(t, "arrays/findingsmanager-4-archived.json")
+	xsoar := asfftest.Array(t, "arrays/xsoar-10-archived-controls.json")
 
 	// Expected indexes come from reading the fixtures (see the README table).
 	openHigh := mustJSON(t, `{

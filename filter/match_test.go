@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"hubtriage/asff"
+	"hubtriage/internal/fixtures/asfftest"
 )
 
 // mustJSON compiles a JSON filter or fails the test.
@@ -292,11 +293,11 @@ func benchCorpus(b *testing.B) []*asff.Finding {
 	corpus := []*asff.Finding{sshFinding(), twoResources()}
 	for _, rel := range []string{"arrays/findingsmanager-19-mixed.json", "arrays/findingsmanager-5-suppressed-archived.json",
 		"arrays/findingsmanager-4-archived.json", "arrays/xsoar-10-archived-controls.json"} {
-		corpus = append(corpus, loadArray(b, rel)...)
+		corpus = append(corpus, asfftest.Array(b, rel)...)
 	}
 	for _, rel := range []string{"findings/guardduty-ssh-bruteforce.json", "findings/control-consolidated-CloudTrail.2.json",
 		"findings/config-s3-bucket.json", "findings/inspector-classic-network-reachability.json", "findings/health-other-resource.json"} {
-		corpus = append(corpus, loadFinding(b, rel))
+		corpus = append(corpus, asfftest.Finding(b, rel))
 	}
 	return corpus
 }

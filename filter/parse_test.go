@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"hubtriage/asff"
+	"hubtriage/internal/fixtures/asfftest"
 
 	"gopkg.in/yaml.v3"
 )
@@ -189,7 +190,7 @@ func TestCLIJSONWorksWithBothParsers(t *testing.T) {
 	if !reflect.DeepEqual(fromJSON.SDK(), fromYAML.SDK()) {
 		t.Error("the two parsers built different filters from the same JSON")
 	}
-	mixed := loadArray(t, "arrays/findingsmanager-19-mixed.json")
+	mixed := asfftest.Array(t, "arrays/findingsmanager-19-mixed.json")
 	// S3.8 and S3.9 on the CFN and Pulumi buckets, SSM.1 on three instances. Out: the Terraform-managed
 	// bucket (tag), LOW controls (Normalized 1), Inspector (ARCHIVED), Health (product), the GuardDuty
 	// detector, Macie.1 and EC2.172 (resource types) — independently checked with a Python one-off.

@@ -9,6 +9,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
+
+	"hubtriage/internal/fixtures/asfftest"
 )
 
 func TestFieldTableMatchesSDK(t *testing.T) {
@@ -85,7 +87,7 @@ func TestSDKRoundTrip(t *testing.T) {
 		if !reflect.DeepEqual(back.SDK(), f.SDK()) {
 			t.Errorf("round trip changed the filter:\n%+v\n%+v", back.SDK(), f.SDK())
 		}
-		mixed := loadArray(t, "arrays/findingsmanager-19-mixed.json")
+		mixed := asfftest.Array(t, "arrays/findingsmanager-19-mixed.json")
 		mixed = append(mixed, sshFinding(), twoResources())
 		if a, b := matching(f, mixed, now), matching(back, mixed, now); !equalInts(a, b) {
 			t.Errorf("round-tripped filter matched %v, original %v", b, a)

@@ -13,44 +13,11 @@ import (
 	"unicode/utf8"
 
 	"hubtriage/asff"
+	"hubtriage/internal/fixtures/asfftest"
 	"hubtriage/notify"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
-
-// fixtureDir finds the shared ASFF fixtures: ../shared/fixtures/asff from the
-// directory holding go.mod.
-func fixtureDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "fixtures", "asff")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test's directory")
-		}
-		dir = parent
-	}
-}
-
-// loadFinding decodes one fixture finding.
-func loadFinding(t *testing.T, name string) *asff.Finding {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixtureDir(t), name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := asff.DecodeFinding(b)
-	if err != nil {
-		t.Fatalf("decode %s: %v", name, err)
-	}
-	return f
-}
 
 // golden compares got with testdata/name, rewriting it under -update.
 func golden(t *testing.T, name, got string) {
@@ -99,7 +66,7 @@ func TestRenderGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.n.Finding = loadFinding(t, tt.fixture)
+			tt.n.Finding = asfftest.Finding(t, tt.fixture)
 			m, err := notify.Render(tt.n)
 			if err != nil {
 				t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,26 +14,12 @@ import (
 
 	"hubtriage/asff"
 	"hubtriage/filter"
+	"hubtriage/internal/fixtures"
+	"hubtriage/internal/fixtures/asfftest"
 	"hubtriage/notify"
 	"hubtriage/store"
 	"hubtriage/store/bolt"
 )
-
-// fixture reads a shared ASFF fixture by its path under fixtures/asff.
-func fixture(t testing.TB, rel string) []byte {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for ; dir != "/"; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "..", "shared", "fixtures", "asff", rel))
-	if err != nil {
-		t.Fatalf("fixture: %v", err)
-	}
-	return b
-}
 
 func decode(t testing.TB, b []byte) *asff.Finding {
 	t.Helper()
@@ -141,7 +126,7 @@ func decisions(ds []Decision) string {
 var day = 24 * time.Hour
 
 func TestDecisionSequence(t *testing.T) {
-	raw := fixture(t, "findings/guardduty-ssh-bruteforce.json")
+	raw := fixtures.Read(t, "findings/guardduty-ssh-bruteforce.json")
 	active := decode(t, raw)
 	archived := withState(t, raw, "ARCHIVED")
 	ch := &recorder{name: "secops"}
@@ -193,7 +178,7 @@ func TestDecisionSequence(t *testing.T) {
 }
 
 func TestInactiveFindingsClearState(t *testing.T) {
-	raw := fixture(t, "findings/control-consolidated-CloudTrail.2.json")
+	raw := fixtures.Read(t, "findings/control-consolidated-CloudTrail.2.json")
 	passed := decode(t, bytes.Replace(raw, []byte(`"Status": "FAILED"`), []byte(`"Status": "PASSED"`), 1))
 	resolved := decode(t, bytes.Replace(raw, []byte(`"Status": "NEW"`), []byte(`"Status": "RESOLVED"`), 1))
 	suppressed := decode(t, bytes.Replace(raw, []byte(`"Status": "NEW"`), []byte(`"Status": "SUPPRESSED"`), 1))
@@ -215,10 +200,10 @@ func TestControlFindingsAcrossStandardsAlertOnce(t *testing.T) {
 	ch := &recorder{name: "secops"}
 	p, _ := New(Options{Rules: []Rule{{Name: "controls", Filter: &filter.Filters{}, Channels: []notify.Channel{ch}}}, Store: openStore(t)})
 	ds, _ := runAll(t, p,
-		decode(t, fixture(t, "findings/control-consolidated-CloudTrail.2.json")),
-		decode(t, fixture(t, "findings/control-fsbp-CloudTrail.2-legacy.json")),
-		decode(t, fixture(t, "findings/control-cis-1.2.0-2.7-legacy.json")),
-		decode(t, fixture(t, "findings/control-pci-dss-legacy.json")),
+		asfftest.Finding(t, "findings/control-consolidated-CloudTrail.2.json"),
+		asfftest.Finding(t, "findings/control-fsbp-CloudTrail.2-legacy.json"),
+		asfftest.Finding(t, "findings/control-cis-1.2.0-2.7-legacy.json"),
+		asfftest.Finding(t, "findings/control-pci-dss-legacy.json"),
 	)
 	if got := decisions(ds); got != "notify,duplicate,duplicate,duplicate" {
 		t.Errorf("decisions = %s", got)
@@ -231,7 +216,7 @@ func TestControlFindingsAcrossStandardsAlertOnce(t *testing.T) {
 // TestConcurrentOneNotification runs 50 goroutines, each with its own
 // pipeline on one store, all delivering the same finding at once.
 func TestConcurrentOneNotification(t *testing.T) {
-	f := decode(t, fixture(t, "findings/guardduty-ssh-bruteforce.json"))
+	f := asfftest.Finding(t, "findings/guardduty-ssh-bruteforce.json")
 	st := openStore(t)
 	ch := &recorder{name: "secops"}
 	var wg sync.WaitGroup
@@ -258,7 +243,7 @@ func TestConcurrentOneNotification(t *testing.T) {
 }
 
 func TestChannelFailureThenRecovery(t *testing.T) {
-	f := decode(t, fixture(t, "findings/guardduty-ssh-bruteforce.json"))
+	f := asfftest.Finding(t, "findings/guardduty-ssh-bruteforce.json")
 	ch := &recorder{name: "secops"}
 	ch.failures.Store(1)
 	p, _ := New(Options{Rules: []Rule{{Name: "all", Filter: &filter.Filters{}, Channels: []notify.Channel{ch}}}, Store: openStore(t)})
@@ -288,7 +273,7 @@ func TestChannelFailureThenRecovery(t *testing.T) {
 }
 
 func TestPartialChannelFailureRetriesOnlyFailedChannel(t *testing.T) {
-	f := decode(t, fixture(t, "findings/guardduty-ssh-bruteforce.json"))
+	f := asfftest.Finding(t, "findings/guardduty-ssh-bruteforce.json")
 	good, bad := &recorder{name: "mail"}, &recorder{name: "ses"}
 	bad.failures.Store(1)
 	p, _ := New(Options{Rules: []Rule{{Name: "all", Filter: &filter.Filters{}, Channels: []notify.Channel{good, bad}}}, Store: openStore(t)})
@@ -306,7 +291,7 @@ func TestPartialChannelFailureRetriesOnlyFailedChannel(t *testing.T) {
 }
 
 func TestDryRunRecordsNothing(t *testing.T) {
-	raw := fixture(t, "findings/guardduty-ssh-bruteforce.json")
+	raw := fixtures.Read(t, "findings/guardduty-ssh-bruteforce.json")
 	f := decode(t, raw)
 	st := openStore(t)
 	ch := &recorder{name: "secops"}
@@ -337,7 +322,7 @@ func TestDryRunRecordsNothing(t *testing.T) {
 }
 
 func TestRuleWithoutChannelsIsRecorded(t *testing.T) {
-	f := decode(t, fixture(t, "findings/guardduty-ssh-bruteforce.json"))
+	f := asfftest.Finding(t, "findings/guardduty-ssh-bruteforce.json")
 	p, _ := New(Options{Rules: []Rule{
 		{Name: "report", Filter: &filter.Filters{}},
 		{Name: "high-only", Filter: mustFilter(t, `{"SeverityLabel":[{"Value":"HIGH","Comparison":"EQUALS"}]}`)},
@@ -353,7 +338,7 @@ func TestRuleWithoutChannelsIsRecorded(t *testing.T) {
 
 func TestOutputKeepsInputOrder(t *testing.T) {
 	var fs []*asff.Finding
-	raw := fixture(t, "findings/guardduty-ssh-bruteforce.json")
+	raw := fixtures.Read(t, "findings/guardduty-ssh-bruteforce.json")
 	for i := range 2000 {
 		b := bytes.Replace(raw, []byte(`"Id": "arn:aws::guardduty`), []byte(`"Id": "`+strings.Repeat("x", i%7)+string(rune('a'+i%26))+`-`+strconv.Itoa(i)+`-arn:aws::guardduty`), 1)
 		fs = append(fs, decode(t, b))
@@ -373,7 +358,7 @@ func TestOutputKeepsInputOrder(t *testing.T) {
 // TestResolvedFindingIsNotRetried: a delivery that failed is parked, but if
 // the finding goes inactive before the retry, it is dropped, not alerted.
 func TestResolvedFindingIsNotRetried(t *testing.T) {
-	raw := fixture(t, "findings/guardduty-ssh-bruteforce.json")
+	raw := fixtures.Read(t, "findings/guardduty-ssh-bruteforce.json")
 	ch := &recorder{name: "secops"}
 	ch.failures.Store(1)
 	p, _ := New(Options{Rules: []Rule{{Name: "all", Filter: &filter.Filters{}, Channels: []notify.Channel{ch}}}, Store: openStore(t)})

@@ -2,17 +2,15 @@ package reconcile_test
 
 import (
 	"context"
-	"encoding/json"
-	"os"
+	"maps"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"hubtriage/asff"
 	"hubtriage/filter"
+	"hubtriage/internal/fixtures"
 	"hubtriage/notify"
 	"hubtriage/pipeline"
 	"hubtriage/securityhub"
@@ -20,50 +18,13 @@ import (
 	"hubtriage/store/bolt"
 )
 
-// fixtures returns the shared ASFF fixture folder, found from the module root.
-func fixtures(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "fixtures", "asff")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test's directory")
-		}
-		dir = parent
-	}
-}
-
 // variant returns the real GuardDuty fixture finding with Id id and the
 // top-level members of set replaced (a nil value removes the member).
 func variant(t *testing.T, id string, set map[string]any) []byte {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(fixtures(t), "findings", "guardduty-ssh-bruteforce.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f map[string]any
-	if err := json.Unmarshal(raw, &f); err != nil {
-		t.Fatal(err)
-	}
-	f["Id"] = id
-	for k, v := range set {
-		if v == nil {
-			delete(f, k)
-		} else {
-			f[k] = v
-		}
-	}
-	out, err := json.Marshal(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	m := map[string]any{"Id": id}
+	maps.Copy(m, set)
+	return fixtures.Variant(t, "findings/guardduty-ssh-bruteforce.json", m)
 }
 
 // productOf is the ProductArn of every variant.
@@ -162,33 +123,8 @@ func runPipeline(t *testing.T, st *bolt.Store, rs []pipeline.Rule, now time.Time
 	return out
 }
 
-// finder returns a Security Hub client for srv that neither paces nor
-// backs off, trying each request at most attempts times.
-func finder(t *testing.T, cfg aws.Config, attempts int) *securityhub.Client {
-	t.Helper()
-	c, err := securityhub.New(cfg, securityhub.Options{
-		ReadRate:    securityhub.Rate{PerSecond: 1e6, Burst: 1000},
-		MaxAttempts: attempts,
-		Backoff:     noBackoff{},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-type noBackoff struct{}
-
-func (noBackoff) BackoffDelay(int, error) (time.Duration, error) { return 0, nil }
-
-// attempts is how often the test client tries a request. Above one because
-// a request may fail reading its response body with "use of closed network
-// connection" when an earlier test's shtest server shuts down meanwhile (an
-// interplay of httptest.Server.Close and the SDK's own transports, seen
-// about once in a hundred requests); the SDK retries that.
-const attempts = 3
-
-// shFinder is finder for an shtest server.
+// shFinder is a Security Hub client for srv that neither paces nor backs
+// off, trying each request at most shtest.Attempts times.
 func shFinder(t *testing.T, srv *shtest.Server) *securityhub.Client {
-	return finder(t, srv.AWSConfig(), attempts)
+	return shtest.Client(t, srv.AWSConfig(), shtest.Attempts)
 }

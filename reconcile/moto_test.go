@@ -10,6 +10,7 @@ import (
 
 	"hubtriage/internal/motoserver"
 	"hubtriage/reconcile"
+	"hubtriage/securityhub/shtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(motoserver.Main(m)) }
@@ -54,7 +55,7 @@ func TestPagesThroughMoto(t *testing.T) {
 	counter := &countingClient{next: &http.Client{}}
 	cfg := moto.AWSConfig()
 	cfg.HTTPClient = counter
-	client := finder(t, cfg, 3)
+	client := shtest.Client(t, cfg, 3)
 	if res, err := client.Import(context.Background(), held); err != nil || res.Imported != len(held) {
 		t.Fatalf("import into moto: %+v, %v", res, err)
 	}

@@ -151,7 +151,7 @@ func TestFailedBatchIsKeptAndOthersGoOn(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	srv.FailRequests(shtest.GetFindings, attempts, http.StatusInternalServerError, "InternalException")
+	srv.FailRequests(shtest.GetFindings, shtest.Attempts, http.StatusInternalServerError, "InternalException")
 
 	sum, got := run(t, reconcile.Options{Store: st, Finder: shFinder(t, srv), BatchSize: 2})
 	if want := (reconcile.Summary{Checked: 5, Resolved: 3, Errors: 2}); sum != want {
@@ -167,8 +167,8 @@ func TestFailedBatchIsKeptAndOthersGoOn(t *testing.T) {
 	if s := statuses(t, st); s["archived-1"][0] != "notified" || s["archived-2"][0] != "notified" {
 		t.Errorf("records of the failed batch changed: %v", s)
 	}
-	if n := srv.Count(shtest.GetFindings); n != attempts+2 {
-		t.Errorf("%d GetFindings requests, want %d (the failing batch's attempts, then 2 more batches of at most 2)", n, attempts+2)
+	if n := srv.Count(shtest.GetFindings); n != shtest.Attempts+2 {
+		t.Errorf("%d GetFindings requests, want %d (the failing batch's attempts, then 2 more batches of at most 2)", n, shtest.Attempts+2)
 	}
 
 	sum, _ = run(t, reconcile.Options{Store: st, Finder: shFinder(t, srv), BatchSize: 2})

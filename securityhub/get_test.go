@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
 	"hubtriage/asff"
+	"hubtriage/internal/fixtures"
 	"hubtriage/securityhub"
 	"hubtriage/securityhub/shtest"
 )
@@ -28,12 +27,8 @@ func arrayFindings(t *testing.T) [][]byte {
 	var out [][]byte
 	for _, name := range []string{"findingsmanager-19-mixed.json", "findingsmanager-4-archived.json",
 		"findingsmanager-5-suppressed-archived.json", "xsoar-10-archived-controls.json"} {
-		b, err := os.ReadFile(filepath.Join(fixtureDir(t), "arrays", name))
-		if err != nil {
-			t.Fatal(err)
-		}
 		var arr []json.RawMessage
-		if err := json.Unmarshal(b, &arr); err != nil {
+		if err := json.Unmarshal(fixtures.Read(t, "arrays/"+name), &arr); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		for _, f := range arr {
@@ -79,14 +74,11 @@ func TestGetFindingsPages(t *testing.T) {
 // typed deserializer rejects, while GetFindings passes it on byte for byte.
 func TestGetFindingsRawBytes(t *testing.T) {
 	srv := shtest.New(t)
-	raw, err := os.ReadFile(filepath.Join(fixtureDir(t), "findings", "control-consolidated-CloudTrail.2.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := fixtures.Read(t, "findings/control-consolidated-CloudTrail.2.json")
 	if err := srv.Load(raw); err != nil {
 		t.Fatal(err)
 	}
-	_, err = sdk.NewFromConfig(srv.AWSConfig()).GetFindings(context.Background(), &sdk.GetFindingsInput{})
+	_, err := sdk.NewFromConfig(srv.AWSConfig()).GetFindings(context.Background(), &sdk.GetFindingsInput{})
 	if err == nil || !strings.Contains(err.Error(), "expected Integer") {
 		t.Fatalf("the SDK's typed GetFindings returned %v; want it to reject Normalized \"40\" (if it no longer does, the raw path is a choice, not a need)", err)
 	}

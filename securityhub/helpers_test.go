@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 
+	"hubtriage/internal/fixtures"
 	"hubtriage/securityhub"
 )
 
@@ -95,29 +96,10 @@ func testClient(t *testing.T, cfg aws.Config, tweak func(*securityhub.Options)) 
 	return c, clock, backoff
 }
 
-// fixtureDir is ../shared/fixtures/asff relative to the module root.
-func fixtureDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "fixtures", "asff")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
 // fixtureFindings reads every single-finding fixture, sorted by file name.
 func fixtureFindings(t *testing.T) (names []string, findings [][]byte) {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(fixtureDir(t), "findings", "*.json"))
+	paths, err := filepath.Glob(fixtures.Path(t, "findings/*.json"))
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no fixtures found (%v)", err)
 	}
@@ -138,23 +120,13 @@ func fixtureFindings(t *testing.T) (names []string, findings [][]byte) {
 // ProductFields value of pad bytes to control the size.
 func synthetic(t *testing.T, prefix string, n, pad int) [][]byte {
 	t.Helper()
-	tmpl, err := os.ReadFile(filepath.Join(fixtureDir(t), "findings", "guardduty-ssh-bruteforce.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := make([][]byte, n)
 	for i := range out {
-		var f map[string]any
-		if err := json.Unmarshal(tmpl, &f); err != nil {
-			t.Fatal(err)
-		}
-		f["Id"] = fmt.Sprintf("hubtriage-test/%s/%d", prefix, i)
+		set := map[string]any{"Id": fmt.Sprintf("hubtriage-test/%s/%d", prefix, i)}
 		if pad > 0 {
-			f["ProductFields"] = map[string]string{"pad": strings.Repeat("x", pad)}
+			set["ProductFields"] = map[string]string{"pad": strings.Repeat("x", pad)}
 		}
-		if out[i], err = json.Marshal(f); err != nil {
-			t.Fatal(err)
-		}
+		out[i] = fixtures.Variant(t, "findings/guardduty-ssh-bruteforce.json", set)
 	}
 	return out
 }

@@ -5,13 +5,12 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"hubtriage/asff"
 	"hubtriage/asff/asffgen"
+	"hubtriage/internal/fixtures"
 )
 
 func TestDeterministic(t *testing.T) {
@@ -181,10 +180,7 @@ func TestResolutionsPerProduct(t *testing.T) {
 // TestGuardDutyTypesAreReal checks every GuardDuty ASFF type the generator
 // emits against the GuardDuty-to-ASFF table in the shared fixtures.
 func TestGuardDutyTypesAreReal(t *testing.T) {
-	table, err := os.ReadFile(filepath.Join(fixtures(t), "guardduty-asff-types.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	table := fixtures.Read(t, "guardduty-asff-types.tsv")
 	known := map[string]bool{}
 	for _, line := range strings.Split(string(table), "\n") {
 		if cols := strings.Split(line, "\t"); len(cols) == 2 {
@@ -220,21 +216,5 @@ func TestNextFindingIsAFinding(t *testing.T) {
 		if !bytes.Equal(f.Raw, b) {
 			t.Fatal("Raw differs from the generated object")
 		}
-	}
-}
-
-// fixtures returns shared/fixtures/asff beside the module root.
-func fixtures(t *testing.T) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "fixtures", "asff")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"hubtriage/internal/fixtures"
 	"hubtriage/securityhub/shtest"
 )
 
@@ -97,26 +99,12 @@ func hubEnv(t *testing.T) (*shtest.Server, string) {
 }
 
 // hubFinding is the GuardDuty fixture with Id id, UpdatedAt updated and
-// top-level members replaced by set.
+// top-level members replaced by set (a nil value removes the member).
 func hubFinding(t *testing.T, id string, updated time.Time, set map[string]any) []byte {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(fixtures(t), "findings", "guardduty-ssh-bruteforce.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f map[string]any
-	if err := json.Unmarshal(raw, &f); err != nil {
-		t.Fatal(err)
-	}
-	f["Id"], f["UpdatedAt"] = id, updated.UTC().Format(time.RFC3339Nano)
-	for k, v := range set {
-		f[k] = v
-	}
-	out, err := json.Marshal(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	m := map[string]any{"Id": id, "UpdatedAt": updated.UTC().Format(time.RFC3339Nano)}
+	maps.Copy(m, set)
+	return fixtures.Variant(t, "findings/guardduty-ssh-bruteforce.json", m)
 }
 
 func TestReconcileCommand(t *testing.T) {

@@ -10,21 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"hubtriage/internal/fixtures"
 	"hubtriage/internal/smtptest"
 )
-
-// fixtures is the shared ASFF fixture folder.
-func fixtures(t *testing.T) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for ; dir != "/"; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "fixtures", "asff")
-		}
-	}
-	t.Fatal("no go.mod above the test")
-	return ""
-}
 
 type result struct {
 	code      int
@@ -103,7 +91,7 @@ func TestReplaySequenceOverStateFile(t *testing.T) {
 	srv := smtptest.Start(t)
 	cfg := writeConfig(t, srv)
 	state := filepath.Join(t.TempDir(), "state.db")
-	finding := filepath.Join(fixtures(t), "findings", "guardduty-ssh-bruteforce.json")
+	finding := fixtures.Path(t, "findings/guardduty-ssh-bruteforce.json")
 	archived := archivedCopy(t, finding)
 	steps := []struct {
 		now, input, want string
@@ -140,8 +128,8 @@ func TestReplaySequenceOverStateFile(t *testing.T) {
 func TestReplayMalformedInputKeepsGoing(t *testing.T) {
 	srv := smtptest.Start(t)
 	cfg := writeConfig(t, srv)
-	malformed := filepath.Join(fixtures(t), "malformed")
-	good := filepath.Join(fixtures(t), "findings", "guardduty-ssh-bruteforce.json")
+	malformed := fixtures.Path(t, "malformed")
+	good := fixtures.Path(t, "findings/guardduty-ssh-bruteforce.json")
 	r := execute(t, "", "replay", "--config", cfg, "--state", filepath.Join(t.TempDir(), "s.db"), "--now", "2026-01-01T00:00:00Z", malformed, good)
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1 (some input failed)", r.code)
@@ -167,7 +155,7 @@ func TestReplayChannelFailureExitsOneThenRecovers(t *testing.T) {
 	srv := smtptest.Start(t)
 	cfg := writeConfig(t, srv)
 	state := filepath.Join(t.TempDir(), "s.db")
-	finding := filepath.Join(fixtures(t), "findings", "guardduty-ssh-bruteforce.json")
+	finding := fixtures.Path(t, "findings/guardduty-ssh-bruteforce.json")
 	srv.FailNext(1, 451)
 	r := execute(t, "", "replay", "--config", cfg, "--state", state, finding)
 	if r.code != 1 || r.kinds() != "error" {
@@ -187,7 +175,7 @@ func TestReplayChannelFailureExitsOneThenRecovers(t *testing.T) {
 func TestReplayStdinAndDryRun(t *testing.T) {
 	srv := smtptest.Start(t)
 	cfg := writeConfig(t, srv)
-	b, _ := os.ReadFile(filepath.Join(fixtures(t), "events", "custom-action-guardduty-iam-2019.json"))
+	b := fixtures.Read(t, "events/custom-action-guardduty-iam-2019.json")
 	state := filepath.Join(t.TempDir(), "s.db")
 	r := execute(t, string(b), "replay", "--config", cfg, "--state", state, "--dry-run", "-")
 	if r.code != 0 || len(r.decisions) == 0 || len(srv.Messages()) != 0 {

@@ -19,7 +19,6 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
-	"hubtriage/securityhub"
 	"hubtriage/securityhub/shtest"
 )
 
@@ -52,29 +51,11 @@ func mk(t *testing.T, id string, set map[string]any) []byte {
 	return b
 }
 
-// client returns a hubtriage client for srv that does not pace or back off.
-func client(t *testing.T, srv *shtest.Server) *securityhub.Client {
-	t.Helper()
-	c, err := securityhub.New(srv.AWSConfig(), securityhub.Options{
-		ImportRate: securityhub.Rate{PerSecond: 1e6, Burst: 1000},
-		ReadRate:   securityhub.Rate{PerSecond: 1e6, Burst: 1000},
-		Backoff:    noBackoff{},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-type noBackoff struct{}
-
-func (noBackoff) BackoffDelay(int, error) (time.Duration, error) { return 0, nil }
-
 // query returns the sorted Ids GetFindings answers for filters.
 func query(t *testing.T, srv *shtest.Server, filters *types.AwsSecurityFindingFilters) ([]string, error) {
 	t.Helper()
 	var ids []string
-	err := client(t, srv).GetFindings(context.Background(), filters, func(page [][]byte) error {
+	err := shtest.Client(t, srv.AWSConfig(), 0).GetFindings(context.Background(), filters, func(page [][]byte) error {
 		for _, raw := range page {
 			var f struct{ Id string }
 			if err := json.Unmarshal(raw, &f); err != nil {
@@ -225,7 +206,7 @@ func TestSortAndInvalidToken(t *testing.T) {
 
 func TestReimportKeepsCustomerFields(t *testing.T) {
 	srv := shtest.New(t)
-	c := client(t, srv)
+	c := shtest.Client(t, srv.AWSConfig(), 0)
 	ctx := context.Background()
 	imp := func(raw []byte) {
 		t.Helper()
