@@ -32,9 +32,10 @@ type state struct {
 	Finding doc `json:"finding"`
 
 	// evidenceRaw and findingJSON are Evidence and Finding, still encoded,
-	// until load (see decodeState).
+	// while encoded is true: until load (see decodeState).
 	evidenceRaw []string
-	findingJSON []byte
+	findingJSON string
+	encoded     bool
 }
 
 // maxEvidence bounds the evidence kept in a state entry, which must fit a

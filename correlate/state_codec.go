@@ -28,9 +28,9 @@ func encodeState(s state, findingJSON []byte) []byte {
 	b = appendTime(b, s.CreatedAt)
 	b = binary.AppendUvarint(b, uint64(len(s.Evidence)))
 	for _, x := range s.Evidence {
-		b = appendString(b, string(encodeIndexed(x)))
+		b = appendBytes(b, encodeIndexed(x))
 	}
-	return appendString(b, string(findingJSON))
+	return appendBytes(b, findingJSON)
 }
 
 // decodeState decodes a state entry. A binary entry's evidence and finding
@@ -57,7 +57,8 @@ func decodeState(val []byte) (*state, error) {
 	for range d.count() {
 		s.evidenceRaw = append(s.evidenceRaw, d.string())
 	}
-	s.findingJSON = []byte(d.string())
+	s.findingJSON = d.string()
+	s.encoded = true
 	if d.err == nil && d.s != "" {
 		d.fail("%d trailing bytes", len(d.s))
 	}
@@ -70,7 +71,7 @@ func decodeState(val []byte) (*state, error) {
 // load decodes the evidence and the emitted finding of a binary state
 // entry; it does nothing for one decoded from JSON or loaded already.
 func (s *state) load() error {
-	if s.findingJSON == nil {
+	if !s.encoded {
 		return nil
 	}
 	for i, raw := range s.evidenceRaw {
@@ -81,16 +82,16 @@ func (s *state) load() error {
 		x.sortKey = x.key()
 		s.Evidence = append(s.Evidence, x)
 	}
-	if err := json.Unmarshal(s.findingJSON, &s.Finding); err != nil {
+	if err := json.Unmarshal([]byte(s.findingJSON), &s.Finding); err != nil {
 		return fmt.Errorf("emitted finding: %w", err)
 	}
-	s.evidenceRaw, s.findingJSON = nil, nil
+	s.evidenceRaw, s.findingJSON, s.encoded = nil, "", false
 	return nil
 }
 
 // evidenceKeys returns the keys of the evidence, decoding only those.
 func (s *state) evidenceKeys() ([]string, error) {
-	if s.findingJSON == nil {
+	if !s.encoded {
 		return keysOf(s.Evidence), nil
 	}
 	keys := make([]string, len(s.evidenceRaw))
@@ -106,6 +107,11 @@ func (s *state) evidenceKeys() ([]string, error) {
 		keys[i] = findingKey(arn, id)
 	}
 	return keys, nil
+}
+
+func appendBytes(b, v []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	return append(b, v...)
 }
 
 func (d *decoder) byte() byte {
