@@ -96,8 +96,11 @@ func (e *Engine) Rules() []*Rule { return e.rules }
 // relations it carries, re-evaluates only the resources it touched, and
 // returns the correlated findings whose contributing set changed, ordered
 // by rule and resource. Its cost grows with the findings on those
-// resources, never with the size of the index. hubtriage's own correlated
-// findings are ignored (IsOwn).
+// resources, never with the size of the index. A finding on no resource
+// type any rule joins or relates costs no store access; one that matches
+// nothing, or is already outside every rule's window, costs one read per
+// such resource (to remove an entry an earlier version of it left) and no
+// write. hubtriage's own correlated findings are ignored (IsOwn).
 //
 // The emitted state is recorded before Observe returns; a caller that fails
 // to import a Result calls Rollback so a later observation emits it again.
