@@ -44,7 +44,19 @@ func benchRules(b *testing.B, ch notify.Channel) []Rule {
 
 // benchPipeline runs the whole pipeline (stream decode, filter, dedup on
 // bbolt, null channel, JSON decision output) over the corpus b.N times.
+// Clocks for the benchmarks: long after the corpus (every finding outside
+// the correlation windows), and at its end (seed 1 spans 2024-06-03 to
+// 2024-06-05), where the correlation rules hold and fire.
+var (
+	afterCorpus = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	corpusEnd   = time.Date(2024, 6, 5, 16, 0, 0, 0, time.UTC)
+)
+
 func benchPipeline(b *testing.B, dryRun, correlation bool) {
+	benchPipelineAt(b, dryRun, correlation, afterCorpus)
+}
+
+func benchPipelineAt(b *testing.B, dryRun, correlation bool, now time.Time) {
 	data := corpus(b)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
@@ -57,7 +69,6 @@ func benchPipeline(b *testing.B, dryRun, correlation bool) {
 			b.Fatal(err)
 		}
 		null := &notifytest.Null{ChannelName: "null"}
-		now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 		opt := Options{Rules: benchRules(b, null), Store: st, DryRun: dryRun, Now: func() time.Time { return now }}
 		if correlation {
 			rules, errs := correlate.Compile(correlate.Config{})
@@ -105,3 +116,13 @@ func BenchmarkPipelineDryRunCorrelate100k(b *testing.B) { benchPipeline(b, true,
 // BenchmarkPipelineBoltCorrelate100k adds the three built-in correlation
 // rules, indexing in bbolt.
 func BenchmarkPipelineBoltCorrelate100k(b *testing.B) { benchPipeline(b, false, true) }
+
+// BenchmarkPipelineDryRunCorrelateInWindow100k runs the dry run with the
+// three built-ins at the corpus's end, where its ~200 resources carry
+// hundreds of findings each and the rules fire thousands of times.
+func BenchmarkPipelineDryRunCorrelateInWindow100k(b *testing.B) {
+	benchPipelineAt(b, true, true, corpusEnd)
+}
+
+// BenchmarkPipelineDryRunInWindow100k is its baseline without correlation.
+func BenchmarkPipelineDryRunInWindow100k(b *testing.B) { benchPipelineAt(b, true, false, corpusEnd) }
