@@ -13,11 +13,11 @@ import (
 	"hubtriage/asff"
 	"hubtriage/asff/asffgen"
 	"hubtriage/correlate"
-	"hubtriage/correlate/memindex"
 	"hubtriage/notify"
 	"hubtriage/notify/notifytest"
 	"hubtriage/store"
 	"hubtriage/store/bolt"
+	"hubtriage/store/overlay"
 )
 
 const benchFindings = 100_000
@@ -76,8 +76,13 @@ func benchPipelineAt(b *testing.B, dryRun, correlation bool, now time.Time) {
 				b.Fatal(errs)
 			}
 			var idx store.Index = st
-			if dryRun {
-				idx = memindex.Overlay(st).WithClock(opt.Now)
+			if dryRun { // as app builds it: writes go to a scratch bbolt file
+				scratch, err := bolt.Open(filepath.Join(b.TempDir(), "scratch.db"), bolt.Options{NoSync: true, Now: opt.Now})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer scratch.Close()
+				idx = overlay.New(st, scratch, opt.Now)
 			}
 			opt.Correlator = correlate.New(rules, idx, correlate.Options{Now: opt.Now})
 		}
