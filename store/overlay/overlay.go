@@ -20,7 +20,10 @@ import (
 var tombstone = []byte("\x00\x00hubtriage-overlay-deleted\x00")
 
 // Index reads top where it has written (or deleted) and base elsewhere,
-// and writes only to top. Conditional writes are atomic within this
+// and writes only to top. An entry top rewrote and that has expired keeps
+// hiding the base's older one, as long as top still holds it (a bbolt top
+// purges expired entries as it reads them; the base's older entry of the
+// same key has then normally expired too). Conditional writes are atomic within this
 // process (a dry run is one process). Safe for concurrent use.
 type Index struct {
 	base, top store.Index
@@ -54,9 +57,11 @@ func (x *Index) Delete(ctx context.Context, partition, sort string) error {
 
 // GetEntry reads the view.
 func (x *Index) GetEntry(ctx context.Context, partition, sort string, now time.Time) (store.Entry, error) {
-	e, err := x.top.GetEntry(ctx, partition, sort, now)
+	// Read the top layer with the zero time, so that its expired entries
+	// are seen too: they hide the base's older entry of the same key.
+	e, err := x.top.GetEntry(ctx, partition, sort, time.Time{})
 	switch {
-	case err == nil && bytes.Equal(e.Value, tombstone):
+	case err == nil && (bytes.Equal(e.Value, tombstone) || !live(e, now)):
 		return store.Entry{}, store.ErrNotFound
 	case err == nil:
 		return e, nil
@@ -86,7 +91,7 @@ func (x *Index) PutIf(ctx context.Context, e store.Entry, prev []byte) error {
 
 // Entries merges the partition of both layers, top winning, ordered by Sort.
 func (x *Index) Entries(ctx context.Context, partition string, now time.Time) ([]store.Entry, error) {
-	top, err := x.top.Entries(ctx, partition, now)
+	top, err := x.top.Entries(ctx, partition, time.Time{}) // expired ones too, as in GetEntry
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +103,7 @@ func (x *Index) Entries(ctx context.Context, partition string, now time.Time) ([
 	out := make([]store.Entry, 0, len(top)+len(base))
 	for _, e := range top {
 		seen[e.Sort] = true
-		if !bytes.Equal(e.Value, tombstone) {
+		if !bytes.Equal(e.Value, tombstone) && live(e, now) {
 			out = append(out, e)
 		}
 	}
@@ -109,4 +114,8 @@ func (x *Index) Entries(ctx context.Context, partition string, now time.Time) ([
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Sort < out[j].Sort })
 	return out, nil
+}
+
+func live(e store.Entry, now time.Time) bool {
+	return e.ExpiresAt.IsZero() || e.ExpiresAt.After(now)
 }

@@ -8,6 +8,7 @@ import (
 
 	"hubtriage/store"
 	"hubtriage/store/memstore"
+	"hubtriage/store/storetest"
 )
 
 func TestOverlaySeesBaseWritesTopOnly(t *testing.T) {
@@ -87,4 +88,36 @@ func join(s []string) string {
 		out += v
 	}
 	return out
+}
+
+// combo is a store.Store whose Index is an overlay, so the contract suite
+// every backend passes judges the overlay too.
+type combo struct {
+	store.Dedup
+	*Index
+}
+
+func (combo) Close() error { return nil }
+
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return combo{memstore.New(), New(memstore.New(), memstore.New(), nil)}
+	})
+}
+
+// TestExpiredTopEntryHidesBase: an entry this layer rewrote and that has
+// since expired does not let the base's older entry show through.
+func TestExpiredTopEntryHidesBase(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	base := memstore.New()
+	base.Put(ctx, store.Entry{Partition: "p", Sort: "s", Value: []byte("old")})
+	x := New(base, memstore.New(), func() time.Time { return now })
+	x.Put(ctx, store.Entry{Partition: "p", Sort: "s", Value: []byte("new"), ExpiresAt: now.Add(-time.Second)})
+	if _, err := x.GetEntry(ctx, "p", "s", now); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetEntry = %v, want not found", err)
+	}
+	if got, _ := x.Entries(ctx, "p", now); len(got) != 0 {
+		t.Errorf("Entries = %+v, want none", got)
+	}
 }
