@@ -1,6 +1,6 @@
-// Package memindex is an in-memory store.Index, for rule tests and for
-// dry runs that must not write the real store: New starts empty, Overlay
-// reads through to a real index and keeps its own writes in memory.
+// Package memindex is an in-memory store.Index, for rule tests and unit
+// tests of the correlation engine. (Dry runs layer their writes over the
+// real store with store/overlay.)
 package memindex
 
 import (
@@ -16,9 +16,8 @@ import (
 
 // Index is an in-memory store.Index. It is safe for concurrent use.
 type Index struct {
-	mu   sync.Mutex
-	base store.Index // nil: nothing underneath
-	// parts holds this layer's writes by partition.
+	mu sync.Mutex
+	// parts holds the entries by partition.
 	parts map[string]*partition
 	// now is the clock PutIf judges expiry by (the other methods take now).
 	now func() time.Time
@@ -29,8 +28,7 @@ var _ store.Index = (*Index)(nil)
 // New returns an empty index.
 func New() *Index { return &Index{parts: map[string]*partition{}, now: time.Now} }
 
-// partition is one partition's writes; a nil *store.Entry is a deletion
-// that hides the base entry.
+// partition is one partition's entries.
 type partition struct {
 	entries map[string]*store.Entry
 	keys    []string // the keys of entries, sorted
@@ -62,14 +60,6 @@ func (x *Index) WithClock(now func() time.Time) *Index {
 	return x
 }
 
-// Overlay returns an index that reads base where it has not written itself
-// and never writes base: a dry run sees the real state and its own effects.
-func Overlay(base store.Index) *Index {
-	x := New()
-	x.base = base
-	return x
-}
-
 func live(e *store.Entry, now time.Time) bool {
 	return e != nil && (e.ExpiresAt.IsZero() || e.ExpiresAt.After(now))
 }
@@ -96,11 +86,9 @@ func (x *Index) Put(_ context.Context, e store.Entry) error {
 }
 
 func (x *Index) set(part, sort string, e *store.Entry) {
-	if e != nil {
-		c := *e
-		c.Value = bytes.Clone(e.Value)
-		e = &c
-	}
+	c := *e
+	c.Value = bytes.Clone(e.Value)
+	e = &c
 	p := x.parts[part]
 	if p == nil {
 		p = &partition{entries: map[string]*store.Entry{}}
@@ -148,14 +136,8 @@ func (x *Index) GetEntry(ctx context.Context, part, sort string, now time.Time) 
 	switch {
 	case isLive:
 		return c, nil
-	case ok:
-		return store.Entry{}, store.ErrNotFound // deleted or expired in this layer
-	case x.base == nil:
-		return store.Entry{}, store.ErrNotFound
 	}
-	// Unlocked: the base is never written through this layer, and other
-	// readers (dry-run workers) must not wait for each other's reads.
-	return x.base.GetEntry(ctx, part, sort, now)
+	return store.Entry{}, store.ErrNotFound
 }
 
 func (x *Index) get(ctx context.Context, part, sort string, now time.Time) (store.Entry, error) {
@@ -167,13 +149,10 @@ func (x *Index) get(ctx context.Context, part, sort string, now time.Time) (stor
 		c.Value = bytes.Clone(e.Value)
 		return c, nil
 	}
-	if x.base == nil {
-		return store.Entry{}, store.ErrNotFound
-	}
-	return x.base.GetEntry(ctx, part, sort, now)
+	return store.Entry{}, store.ErrNotFound
 }
 
-// own returns this layer's entry (nil: deleted) and whether it has one.
+// own returns the entry and whether there is one.
 func (x *Index) own(part, sort string) (*store.Entry, bool) {
 	p := x.parts[part]
 	if p == nil {
@@ -189,44 +168,26 @@ func (x *Index) Entries(ctx context.Context, part string, now time.Time) ([]stor
 	if part == "" {
 		return nil, errEmptyKey
 	}
-	var under []store.Entry
-	if x.base != nil { // read unlocked, as in GetEntry
-		var err error
-		if under, err = x.base.Entries(ctx, part, now); err != nil {
-			return nil, err
-		}
-	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	p := x.parts[part]
 	if p == nil || len(p.keys) == 0 {
-		return under, nil // the base's entries are already the caller's
+		return nil, nil
 	}
-	mine, keys := p.entries, p.keys
 	size := 0
-	for _, e := range mine {
-		if e != nil {
-			size += len(e.Value)
-		}
+	for _, e := range p.entries {
+		size += len(e.Value)
 	}
-	out := make([]store.Entry, 0, len(keys)+len(under))
+	out := make([]store.Entry, 0, len(p.keys))
 	buf := make([]byte, 0, size)
-	for len(keys) > 0 || len(under) > 0 {
-		if len(keys) == 0 || (len(under) > 0 && under[0].Sort < keys[0]) {
-			out, under = append(out, under[0]), under[1:]
-			continue
-		}
-		if len(under) > 0 && under[0].Sort == keys[0] {
-			under = under[1:] // this layer's write or deletion hides it
-		}
-		if e := mine[keys[0]]; live(e, now) {
+	for _, k := range p.keys {
+		if e := p.entries[k]; live(e, now) {
 			c := *e
 			start := len(buf)
 			buf = append(buf, e.Value...)
 			c.Value = buf[start:len(buf):len(buf)]
 			out = append(out, c)
 		}
-		keys = keys[1:]
 	}
 	return out, nil
 }
@@ -238,12 +199,8 @@ func (x *Index) Delete(_ context.Context, part, sort string) error {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.base == nil {
-		if p := x.parts[part]; p != nil {
-			p.remove(sort)
-		}
-		return nil
+	if p := x.parts[part]; p != nil {
+		p.remove(sort)
 	}
-	x.set(part, sort, nil)
 	return nil
 }
