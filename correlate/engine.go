@@ -110,7 +110,7 @@ func (e *Engine) Observe(ctx context.Context, f *asff.Finding) ([]Result, error)
 	}
 	now := e.opt.Now()
 	refs := refsOf(f)
-	touched, err := e.index(ctx, f, refs, now)
+	touched, kept, err := e.index(ctx, f, refs, now)
 	if err != nil {
 		return nil, err
 	}
@@ -119,12 +119,15 @@ func (e *Engine) Observe(ctx context.Context, f *asff.Finding) ([]Result, error)
 			return nil, err
 		}
 	}
-	if len(touched) == 0 {
+	if len(touched) == 0 && len(kept) == 0 {
 		return nil, nil
 	}
 	rd := newReads(e.idx)
 	targets, err := e.affected(ctx, rd, touched, now)
 	if err != nil {
+		return nil, err
+	}
+	if targets, err = e.withRetries(ctx, targets, kept, touched, now); err != nil {
 		return nil, err
 	}
 	var out []Result
@@ -141,11 +144,13 @@ func (e *Engine) Observe(ctx context.Context, f *asff.Finding) ([]Result, error)
 }
 
 // index writes or removes f's entry on every resource of a type some rule
-// uses, and returns the resources whose index it is (or was) part of.
-func (e *Engine) index(ctx context.Context, f *asff.Finding, refs []Ref, now time.Time) (map[string]Ref, error) {
-	touched := map[string]Ref{}
+// uses. It returns the resources whose index changed (to re-evaluate) and
+// those where f's entry was kept as it was (where only a rolled-back
+// emission needs another look).
+func (e *Engine) index(ctx context.Context, f *asff.Finding, refs []Ref, now time.Time) (touched, kept map[string]Ref, err error) {
+	touched, kept = map[string]Ref{}, map[string]Ref{}
 	if !slices.ContainsFunc(refs, func(r Ref) bool { return e.types[r.Type] }) {
-		return touched, nil // on no resource any rule is about
+		return touched, kept, nil // on no resource any rule is about
 	}
 	var matched []condMatch
 	if f.Active() && eventTime(f, now).Add(e.maxWindow).After(now) {
@@ -159,23 +164,53 @@ func (e *Engine) index(ctx context.Context, f *asff.Finding, refs []Ref, now tim
 			continue
 		}
 		m, window := matchesOn(matched, ref.Type)
-		x := newIndexed(f, ref, m, now)
-		var expires time.Time
-		if x != nil {
-			expires = x.Seen.Add(window)
-		}
-		if !expires.After(now) {
-			x = nil // out of every window: it counts for nothing, like a finding matching nothing
-		}
-		hit, err := putIndexed(ctx, e.idx, ref, key, x, expires, now)
+		change, err := putIndexed(ctx, e.idx, ref, key, newIndexed(f, ref, m, now), window, now)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if hit {
+		switch change {
+		case changed:
 			touched[ref.Key()] = ref
+		case unchanged:
+			kept[ref.Key()] = ref
 		}
 	}
-	return touched, nil
+	return touched, kept, nil
+}
+
+// withRetries adds to targets the rules whose emission on a kept resource
+// was rolled back (see Rollback), unless the resource is re-evaluated
+// anyway. Ordered by rule and resource key.
+func (e *Engine) withRetries(ctx context.Context, targets []target, kept, touched map[string]Ref, now time.Time) ([]target, error) {
+	added := false
+	for _, k := range sortedKeys(kept) {
+		if _, ok := touched[k]; ok {
+			continue
+		}
+		ref := kept[k]
+		if !slices.ContainsFunc(e.rules, func(r *Rule) bool { return r.Join == ref.Type }) {
+			continue
+		}
+		entries, err := e.idx.Entries(ctx, partState+k, now)
+		if err != nil {
+			return nil, fmt.Errorf("read correlation state %s: %w", partState+k, err)
+		}
+		for _, ent := range entries {
+			if !rolledBack(ent.Value) {
+				continue
+			}
+			for _, r := range e.rules {
+				if r.Name == ent.Sort && r.Join == ref.Type && !slices.Contains(targets, target{r, ref}) {
+					targets = append(targets, target{r, ref})
+					added = true
+				}
+			}
+		}
+	}
+	if added {
+		sortTargets(targets)
+	}
+	return targets, nil
 }
 
 // condMatch is one condition f satisfies.
@@ -285,13 +320,18 @@ func (e *Engine) affected(ctx context.Context, rd *reads, touched map[string]Ref
 			}
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].rule.Name != out[j].rule.Name {
-			return out[i].rule.Name < out[j].rule.Name
-		}
-		return out[i].res.Key() < out[j].res.Key()
-	})
+	sortTargets(out)
 	return out, nil
+}
+
+// sortTargets orders targets by rule and resource key.
+func sortTargets(ts []target) {
+	sort.SliceStable(ts, func(i, j int) bool {
+		if ts[i].rule.Name != ts[j].rule.Name {
+			return ts[i].rule.Name < ts[j].rule.Name
+		}
+		return ts[i].res.Key() < ts[j].res.Key()
+	})
 }
 
 // hasVia reports whether a condition of r is on related resources of type typ.

@@ -332,7 +332,7 @@ func TestCountsBeyondOneMegabyte(t *testing.T) {
 					"Vulnerabilities": []any{map[string]any{"Id": cve}},
 				}))
 				// Index without evaluating: the store already holds them.
-				if _, err := e.index(ctx, f, refsOf(f), base); err != nil {
+				if _, _, err := e.index(ctx, f, refsOf(f), base); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -398,6 +398,89 @@ func TestFindingsOutsideTheWindowAreNotIndexed(t *testing.T) {
 			observeAll(t, e, fixture(t, fBackdoor, old))
 			if es, err := idx.Entries(ctx, part, base); err != nil || len(es) != 0 {
 				t.Errorf("after the backdoor finding was observed out of the window: %d entries (%v), want none", len(es), err)
+			}
+		})
+	}
+}
+
+// TestReimportsWithinTheRefreshStepWriteNothing: Security Hub re-imports
+// open findings again and again; one that only moves the last observation
+// by less than a window's thirtieth costs reads, no write and no
+// evaluation, and a later one moves the finding's place in the window.
+func TestReimportsWithinTheRefreshStepWriteNothing(t *testing.T) {
+	base := time.Now().UTC().Truncate(time.Second)
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			idx := newSpy(b.open(t))
+			e := New(builtins(t), idx, Options{Now: fixed(base)})
+			seen := base.Add(-29 * 24 * time.Hour) // inside the 30-day window, near its end
+			macie := fixture(t, fMacie, at(seen))
+			observeAll(t, e, macie)
+
+			idx.resetCounts()
+			again := fixture(t, fMacie, reimported(seen, seen.Add(23*time.Hour)))
+			if rs := observeAll(t, e, again); len(rs) != 0 || idx.written != 0 {
+				t.Errorf("re-import 23h later: %d results, %d bytes written; want none", len(rs), idx.written)
+			}
+			// The entry still expires a window after the first observation:
+			// a day and a half on, the finding no longer counts.
+			next := base.Add(36 * time.Hour)
+			later := New(builtins(t), idx, Options{Now: fixed(next)})
+			if rs := observeAll(t, later, fixture(t, fExfil, at(next.Add(-time.Minute)))); len(rs) != 0 {
+				t.Errorf("Macie finding counted after its window: %+v", rs)
+			}
+
+			// A re-import a day (the step) after the first moves it: it
+			// counts again, with the exfiltration finding, and stays in the
+			// window past the day and a half.
+			e2 := New(builtins(t), idx, Options{Now: fixed(base)})
+			idx.resetCounts()
+			rs := observeAll(t, e2, fixture(t, fMacie, reimported(seen, seen.Add(24*time.Hour))))
+			if idx.written == 0 {
+				t.Fatal("re-import a day later wrote nothing; want the entry moved")
+			}
+			if len(rs) != 1 || len(rs[0].Contributing) != 2 {
+				t.Errorf("after the refresh: %+v, want the correlation of both findings", rs)
+			}
+			live, err := idx.Entries(context.Background(), partFindings+"AwsS3Bucket/"+bucket, next)
+			if err != nil || len(live) != 2 {
+				t.Errorf("a day and a half on: %d live entries (%v), want the Macie and GuardDuty findings", len(live), err)
+			}
+		})
+	}
+}
+
+// reimported re-times a finding first observed at first as re-imported at last.
+func reimported(first, last time.Time) map[string]any {
+	return with(at(first), map[string]any{"LastObservedAt": last.UTC().Format(time.RFC3339), "UpdatedAt": last.UTC().Format(time.RFC3339)})
+}
+
+// TestRollbackIsRetriedByAnUnchangedReimport: after a failed import, the
+// same event delivered again (a Lambda retry) changes nothing in the
+// index, yet emits the rolled-back correlated finding.
+func TestRollbackIsRetriedByAnUnchangedReimport(t *testing.T) {
+	base := time.Now().UTC().Truncate(time.Second)
+	ctx := context.Background()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			e := New(builtins(t), b.open(t), Options{Now: fixed(base)})
+			fs := scenarios[1].load(t, base)
+			rs := observeAll(t, e, fs...)
+			if len(rs) != 1 {
+				t.Fatalf("%d results, want 1", len(rs))
+			}
+			if rs := observeAll(t, e, fs[len(fs)-1]); len(rs) != 0 {
+				t.Fatalf("redelivery before any failure emitted %+v", rs)
+			}
+			if err := e.Rollback(ctx, rs[0]); err != nil {
+				t.Fatal(err)
+			}
+			again := observeAll(t, e, fs[len(fs)-1])
+			if len(again) != 1 || !slices.Equal(ids(again[0]), ids(rs[0])) {
+				t.Fatalf("redelivery after rollback: %+v, want the correlated finding again", again)
+			}
+			if rs := observeAll(t, e, fs[len(fs)-1]); len(rs) != 0 {
+				t.Errorf("emitted again after a successful retry: %+v", rs)
 			}
 		})
 	}

@@ -102,33 +102,70 @@ func firstTime(ts ...time.Time) time.Time {
 	return time.Time{}
 }
 
+// refreshDivisor sets how far a re-import must move a finding's last
+// observation before its entry is rewritten: a window's thirtieth (a day in
+// 30). Security Hub re-imports open findings again and again; rewriting
+// each would cost a write per event for an entry that counts as before.
+// A finding therefore leaves a window up to that much early.
+const refreshDivisor = 30
+
+// indexChange is what putIndexed did to a finding's entry on a resource.
+type indexChange int
+
+const (
+	notIndexed indexChange = iota // not there before or after
+	unchanged                     // there, as it was: counts as before
+	changed                       // written, replaced or deleted
+)
+
 // putIndexed writes, replaces or deletes (x nil) the entry of a finding on
-// ref. It reports whether the finding is or was indexed there, i.e.
-// whether the resource must be re-evaluated.
-func putIndexed(ctx context.Context, idx store.Index, ref Ref, key string, x *indexed, expires, now time.Time) (bool, error) {
+// ref, which expires a window after x was last seen; an entry that would
+// be expired already is deleted. A re-import that only moves the last
+// observation by less than window/refreshDivisor leaves the entry as it
+// is.
+func putIndexed(ctx context.Context, idx store.Index, ref Ref, key string, x *indexed, window time.Duration, now time.Time) (indexChange, error) {
 	part := partFindings + ref.Type + "/" + ref.Name // partFindings + ref.Key(), in one allocation
 	old, err := idx.GetEntry(ctx, part, key, now)
 	existed := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return false, fmt.Errorf("read correlation index %s: %w", part, err)
+		return notIndexed, fmt.Errorf("read correlation index %s: %w", part, err)
+	}
+	if x != nil && !x.Seen.Add(window).After(now) {
+		x = nil // out of every window: it counts for nothing, like a finding matching nothing
 	}
 	if x == nil {
 		if !existed {
-			return false, nil
+			return notIndexed, nil
 		}
 		if err := idx.Delete(ctx, part, key); err != nil {
-			return false, fmt.Errorf("delete from correlation index %s: %w", part, err)
+			return notIndexed, fmt.Errorf("delete from correlation index %s: %w", part, err)
 		}
-		return true, nil
+		return changed, nil
 	}
-	val := encodeIndexed(x)
-	if existed && bytes.Equal(old.Value, val) && old.ExpiresAt.Equal(expires) {
-		return true, nil
+	if existed && refreshes(old, x, window) {
+		return unchanged, nil
 	}
-	if err := idx.Put(ctx, store.Entry{Partition: part, Sort: key, Value: val, ExpiresAt: expires}); err != nil {
-		return false, fmt.Errorf("write correlation index %s: %w", part, err)
+	e := store.Entry{Partition: part, Sort: key, Value: encodeIndexed(x), ExpiresAt: x.Seen.Add(window)}
+	if err := idx.Put(ctx, e); err != nil {
+		return notIndexed, fmt.Errorf("write correlation index %s: %w", part, err)
 	}
-	return true, nil
+	return changed, nil
+}
+
+// refreshes reports whether the entry old already says what x would, but
+// for a last observation less than window/refreshDivisor later.
+func refreshes(old store.Entry, x *indexed, window time.Duration) bool {
+	prev, err := decodeIndexed(old.Value, "")
+	if err != nil {
+		return false // rewrite what does not decode
+	}
+	step := x.Seen.Sub(prev.Seen)
+	if step < 0 || step >= window/refreshDivisor || !old.ExpiresAt.Equal(prev.Seen.Add(window)) {
+		return false
+	}
+	y := *x
+	y.Seen = prev.Seen
+	return bytes.Equal(encodeIndexed(&y), old.Value)
 }
 
 // readIndexed returns the findings indexed on the resource with key rkey.

@@ -275,6 +275,11 @@ func (e *Engine) Rollback(ctx context.Context, r Result) error {
 		// "nothing emitted": a state without contributing findings.
 		prev = []byte(`{"n":0}`)
 	}
+	if !rolledBack(prev) {
+		// Marked, so that an observation that changes nothing in the
+		// index still re-evaluates the rule (see withRetries).
+		prev = append([]byte{codecRetry}, prev...)
+	}
 	ent := store.Entry{Partition: c.part, Sort: c.sort, Value: prev, ExpiresAt: c.expires}
 	err := e.idx.PutIf(ctx, ent, c.next)
 	if errors.Is(err, store.ErrConflict) {

@@ -33,9 +33,20 @@ func encodeState(s state, findingJSON []byte) []byte {
 	return appendBytes(b, findingJSON)
 }
 
+// codecRetry prefixes a state restored by Rollback: the emission it
+// undid is due again.
+const codecRetry = 0x02
+
+// rolledBack reports whether a state entry was restored by Rollback and
+// not written since.
+func rolledBack(val []byte) bool { return len(val) > 0 && val[0] == codecRetry }
+
 // decodeState decodes a state entry. A binary entry's evidence and finding
 // stay encoded until load.
 func decodeState(val []byte) (*state, error) {
+	if rolledBack(val) {
+		val = val[1:]
+	}
 	var s state
 	if len(val) == 0 || val[0] != codecV1 {
 		if err := json.Unmarshal(val, &s); err != nil {

@@ -131,3 +131,12 @@ func BenchmarkPipelineDryRunCorrelateInWindow100k(b *testing.B) {
 
 // BenchmarkPipelineDryRunInWindow100k is its baseline without correlation.
 func BenchmarkPipelineDryRunInWindow100k(b *testing.B) { benchPipelineAt(b, true, false, corpusEnd) }
+
+// BenchmarkPipelineBoltCorrelateInWindow100k runs the full pipeline on
+// bbolt with the three built-ins at the corpus's end, where they fire.
+func BenchmarkPipelineBoltCorrelateInWindow100k(b *testing.B) {
+	benchPipelineAt(b, false, true, corpusEnd)
+}
+
+// BenchmarkPipelineBoltInWindow100k is its baseline without correlation.
+func BenchmarkPipelineBoltInWindow100k(b *testing.B) { benchPipelineAt(b, false, false, corpusEnd) }

@@ -44,9 +44,12 @@ type Generator struct {
 	opt      Options
 	accounts []*account
 	open     []*spec // open findings that may be re-imported
-	now      time.Time
-	buf      bytes.Buffer
-	enc      *json.Encoder
+	// byIdentity holds the finding each product keeps for one kind of
+	// issue on one resource (see identity).
+	byIdentity map[string]*spec
+	now        time.Time
+	buf        bytes.Buffer
+	enc        *json.Encoder
 }
 
 // New returns a generator seeded with seed.
@@ -66,7 +69,7 @@ func New(seed int64, opt Options) *Generator {
 	if opt.Start.IsZero() {
 		opt.Start = time.Date(2024, 6, 3, 8, 0, 0, 0, time.UTC)
 	}
-	g := &Generator{rng: rand.New(rand.NewPCG(uint64(seed), 0x5eed_a55f)), opt: opt, now: opt.Start}
+	g := &Generator{rng: rand.New(rand.NewPCG(uint64(seed), 0x5eed_a55f)), opt: opt, now: opt.Start, byIdentity: map[string]*spec{}}
 	g.enc = json.NewEncoder(&g.buf)
 	g.enc.SetEscapeHTML(false)
 	for range opt.Accounts {
@@ -160,19 +163,39 @@ func (g *Generator) nextFinding() *finding {
 		s := g.open[i]
 		s.count++
 		if g.rng.Float64() < g.opt.ResolveRate {
-			s.resolved = true
+			s.resolved, s.queued = true, false
 			g.open[i] = g.open[len(g.open)-1]
 			g.open = g.open[:len(g.open)-1]
 		}
 		return g.render(s)
 	}
 	s := g.newSpec()
-	if len(g.open) < maxOpen {
-		g.open = append(g.open, s)
-	} else {
-		g.open[g.rng.IntN(maxOpen)] = s
+	if prev := g.byIdentity[s.identity()]; prev != nil && (!prev.resolved || prev.reopens()) {
+		// The product updates the finding it already has for this issue
+		// on this resource (reopening a resolved one) rather than minting
+		// a new one.
+		s = prev
+		s.count++
+		s.resolved = false
+	} else if key := s.identity(); key != "" {
+		g.byIdentity[key] = s
+	}
+	if !s.queued {
+		g.queue(s)
 	}
 	return g.render(s)
+}
+
+// queue remembers s as open for later re-imports.
+func (g *Generator) queue(s *spec) {
+	s.queued = true
+	if len(g.open) < maxOpen {
+		g.open = append(g.open, s)
+		return
+	}
+	i := g.rng.IntN(maxOpen)
+	g.open[i].queued = false
+	g.open[i] = s
 }
 
 // pick returns a random element index weighted by weights.

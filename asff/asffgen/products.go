@@ -67,8 +67,36 @@ type spec struct {
 	first    time.Time
 	count    int
 	resolved bool
+	queued   bool   // in the generator's open list
 	detail   string // product-specific: object key, API name, remote IP
 }
+
+// identity names the one finding a product keeps for one kind of issue on
+// one resource, "" when every occurrence is a finding of its own (Macie
+// reports each S3 object). GuardDuty aggregates new occurrences of a
+// finding type on a resource (and, for API findings, of the API) into the
+// same finding Id; Inspector keeps one finding per vulnerability and
+// resource; Security Hub one per control, standard and resource.
+func (s *spec) identity() string {
+	switch s.product {
+	case productMacie:
+		return ""
+	case productGuardDuty:
+		if s.target != targetAccessKey {
+			return fmt.Sprintf("gd|%s|%d|%s", s.acct.id, s.cat, s.res.id)
+		}
+		return fmt.Sprintf("gd|%s|%d|%s|%s", s.acct.id, s.cat, s.res.id, s.detail)
+	case productInspector:
+		return fmt.Sprintf("insp|%s|%d|%s", s.acct.id, s.cat, s.res.id)
+	}
+	return fmt.Sprintf("ctl|%s|%d|%d|%s", s.acct.id, s.cat, s.form, s.res.id)
+}
+
+// reopens reports whether the product reopens the same finding when a
+// resolved issue comes back: Inspector reopens a closed vulnerability and a
+// control fails again; an archived GuardDuty finding stays archived, and a
+// new occurrence is a new finding.
+func (s *spec) reopens() bool { return s.product == productInspector || s.product == productControl }
 
 func (g *Generator) newAccount() *account {
 	a := &account{id: fmt.Sprintf("%012d", 100000000000+g.rng.Int64N(899999999999)), detector: g.hex(32), pools: map[target][]res{}}
