@@ -18,6 +18,7 @@ import (
 	"hubtriage/store"
 	"hubtriage/store/bolt"
 	"hubtriage/store/overlay"
+	"hubtriage/store/writeback"
 )
 
 // correlation is the built correlation stage.
@@ -31,19 +32,27 @@ type correlation struct {
 // findings (a zero correlation when it is off). A dry run correlates over
 // an overlay of the store whose writes go to a scratch file, so it sees the
 // real index and its own effects, records nothing, and stays small in
-// memory; it imports nothing, but may write to opt.CorrelationsOut.
+// memory; it imports nothing, but may write to opt.CorrelationsOut. On the
+// embedded store, correlation writes go through a write-back buffer.
 func buildCorrelation(ctx context.Context, cfg *config.Config, st store.Store, opt Options) (correlation, error) {
 	c := correlation{cleanup: func() {}}
 	if !cfg.Correlation.On() || len(cfg.Correlation.Compiled) == 0 {
 		return c, nil
 	}
 	var idx store.Index = st
-	if opt.DryRun {
+	switch _, embedded := st.(*bolt.Store); {
+	case opt.DryRun:
 		scratch, cleanup, err := scratchIndex(opt.Now)
 		if err != nil {
 			return c, err
 		}
-		idx, c.cleanup = overlay.New(st, scratch, opt.Now), cleanup
+		top := writeback.New(scratch, writeback.Options{Now: opt.Now})
+		idx, c.cleanup = overlay.New(st, top, opt.Now), cleanup
+	case embedded:
+		// This process alone writes the bbolt file: correlation writes
+		// are buffered and committed together, and the pipeline flushes
+		// them before a run returns.
+		idx = writeback.New(st, writeback.Options{Now: opt.Now})
 	}
 	c.engine = correlate.New(cfg.Correlation.Compiled, idx, correlate.Options{Now: opt.Now, Account: cfg.Correlation.Account})
 	switch {

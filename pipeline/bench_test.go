@@ -18,6 +18,7 @@ import (
 	"hubtriage/store"
 	"hubtriage/store/bolt"
 	"hubtriage/store/overlay"
+	"hubtriage/store/writeback"
 )
 
 const benchFindings = 100_000
@@ -75,14 +76,16 @@ func benchPipelineAt(b *testing.B, dryRun, correlation bool, now time.Time) {
 			if len(errs) > 0 {
 				b.Fatal(errs)
 			}
-			var idx store.Index = st
-			if dryRun { // as app builds it: writes go to a scratch bbolt file
+			// As app builds it: writes are buffered, and in a dry run go
+			// to a scratch bbolt file.
+			var idx store.Index = writeback.New(st, writeback.Options{Now: opt.Now})
+			if dryRun {
 				scratch, err := bolt.Open(filepath.Join(b.TempDir(), "scratch.db"), bolt.Options{NoSync: true, Now: opt.Now})
 				if err != nil {
 					b.Fatal(err)
 				}
 				defer scratch.Close()
-				idx = overlay.New(st, scratch, opt.Now)
+				idx = overlay.New(st, writeback.New(scratch, writeback.Options{Now: opt.Now}), opt.Now)
 			}
 			opt.Correlator = correlate.New(rules, idx, correlate.Options{Now: opt.Now})
 		}

@@ -10,9 +10,15 @@ import (
 )
 
 // Correlator is the correlation stage; *correlate.Engine implements it.
+//
+// Contract: Observe and Rollback are safe for concurrent use; Flush makes
+// what they recorded durable, and Run calls it before it returns, so that
+// a daemon moves its checkpoint only past findings whose correlation state
+// is stored.
 type Correlator interface {
 	Observe(ctx context.Context, f *asff.Finding) ([]correlate.Result, error)
 	Rollback(ctx context.Context, r correlate.Result) error
+	Flush(ctx context.Context) error
 }
 
 // Sink takes correlated findings as ASFF JSON: Security Hub's

@@ -2,11 +2,14 @@ package pipeline
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"hash/fnv"
 	"sync"
 	"time"
 
 	"hubtriage/asff"
+	"hubtriage/store"
 )
 
 // Source yields findings, or decode errors, in input order. asff.Stream
@@ -30,10 +33,18 @@ type result struct {
 // order by one worker; different findings run concurrently. Cancelling ctx
 // stops reading src, but findings already read are finished (not
 // half-sent), so a shutdown neither loses nor doubles an alert.
-func (p *Pipeline) Run(ctx context.Context, src Source, emit func(Decision) error) (Summary, error) {
-	var sum Summary
+func (p *Pipeline) Run(ctx context.Context, src Source, emit func(Decision) error) (sum Summary, err error) {
 	work := context.WithoutCancel(ctx)
-	parked, err := p.parked(work)
+	defer func() {
+		if p.opt.Correlator == nil {
+			return
+		}
+		if ferr := p.opt.Correlator.Flush(work); ferr != nil {
+			err = errors.Join(err, fmt.Errorf("store correlation state: %w", ferr))
+		}
+	}()
+	var parked []store.Entry
+	parked, err = p.parked(work)
 	if err != nil {
 		return sum, err
 	}

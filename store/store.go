@@ -155,3 +155,18 @@ type Store interface {
 	Index
 	Close() error
 }
+
+// Write is one change of a batch: Entry is put or, with Delete, the entry
+// under its Partition and Sort removed.
+type Write struct {
+	Entry  Entry
+	Delete bool
+}
+
+// Batcher is implemented by indexes that apply many writes at once.
+//
+// Contract: Apply applies every write, in order, or (on error) none; the
+// result is as if each were a Put or Delete.
+type Batcher interface {
+	Apply(ctx context.Context, ws []Write) error
+}

@@ -177,3 +177,37 @@ func (s *Store) Delete(ctx context.Context, partition, sort string) error {
 	}
 	return nil
 }
+
+var _ store.Batcher = (*Store)(nil)
+
+// Apply writes ws in one transaction (one fsync): all or none.
+func (s *Store) Apply(ctx context.Context, ws []store.Write) error {
+	for _, w := range ws {
+		if err := checkKey(w.Entry.Partition, w.Entry.Sort); err != nil {
+			return err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := s.write(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketIndex)
+		for _, w := range ws {
+			k := indexKey(w.Entry.Partition, w.Entry.Sort)
+			var err error
+			if w.Delete {
+				err = b.Delete(k)
+			} else {
+				err = b.Put(k, encodeEntry(w.Entry))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return s.fail(fmt.Sprintf("apply %d index writes", len(ws)), err)
+	}
+	return nil
+}

@@ -29,6 +29,7 @@ func runIndex(t *testing.T, open Opener) {
 		{"put if treats expired as absent", testPutIfExpired},
 		{"values are copies", testValueCopies},
 		{"empty partition or sort rejected", testIndexInvalid},
+		{"batch applies all or none", testApply},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, fresh(t, open)) })
@@ -337,4 +338,36 @@ func testIndexInvalid(t *testing.T, s store.Store) {
 	if _, err := s.Entries(ctx, "", t0); err == nil {
 		t.Errorf("Entries(\"\") = nil error, want an error")
 	}
+}
+
+// testApply checks the store.Batcher contract, for backends that have it.
+func testApply(t *testing.T, s store.Store) {
+	b, ok := s.(store.Batcher)
+	if !ok {
+		t.Skip("not a store.Batcher")
+	}
+	ctx := context.Background()
+	t0 := base()
+	put(t, s, store.Entry{Partition: "p", Sort: "gone", Value: []byte("x")})
+	put(t, s, store.Entry{Partition: "p", Sort: "kept", Value: []byte("old")})
+	err := b.Apply(ctx, []store.Write{
+		{Entry: store.Entry{Partition: "p", Sort: "kept", Value: []byte("new")}},
+		{Entry: store.Entry{Partition: "p", Sort: "gone"}, Delete: true},
+		{Entry: store.Entry{Partition: "q", Sort: "added", Value: []byte("v"), ExpiresAt: t0.Add(time.Hour)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEntry(t, s, store.Entry{Partition: "p", Sort: "kept", Value: []byte("new")}, t0)
+	wantNoEntry(t, s, "p", "gone", t0)
+	wantEntry(t, s, store.Entry{Partition: "q", Sort: "added", Value: []byte("v"), ExpiresAt: t0.Add(time.Hour)}, t0)
+
+	err = b.Apply(ctx, []store.Write{
+		{Entry: store.Entry{Partition: "p", Sort: "kept", Value: []byte("newer")}},
+		{Entry: store.Entry{Partition: "p", Sort: ""}},
+	})
+	if err == nil {
+		t.Fatal("Apply with an empty sort key = nil, want an error")
+	}
+	wantEntry(t, s, store.Entry{Partition: "p", Sort: "kept", Value: []byte("new")}, t0)
 }

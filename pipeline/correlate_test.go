@@ -1,0 +1,89 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"hubtriage/asff"
+	"hubtriage/correlate"
+	"hubtriage/filter"
+	"hubtriage/store"
+	"hubtriage/store/writeback"
+)
+
+// readFinding loads a correlation fixture, re-timed as observed at ts.
+func readFinding(t *testing.T, name string, ts time.Time) *asff.Finding {
+	t.Helper()
+	b, err := os.ReadFile("../correlate/testdata/findings/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := decode(t, b)
+	f.FirstObservedAt, f.LastObservedAt, f.CreatedAt, f.UpdatedAt = ts, ts, ts, ts
+	return f
+}
+
+func correlator(t *testing.T, idx store.Index, now time.Time) *correlate.Engine {
+	t.Helper()
+	rules, errs := correlate.Compile(correlate.Config{})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	return correlate.New(rules, idx, correlate.Options{Now: func() time.Time { return now }})
+}
+
+// TestRunStoresCorrelationStateBeforeReturning: the correlation index and
+// state buffered during a run are in the store once Run returns, so a
+// daemon's checkpoint, moved after Run, never passes findings whose
+// correlation state could still be lost.
+func TestRunStoresCorrelationStateBeforeReturning(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	st := openStore(t)
+	buf := writeback.New(st, writeback.Options{})
+	p, err := New(Options{Rules: []Rule{{Name: "all", Filter: &filter.Filters{}}}, Store: st,
+		Correlator: correlator(t, buf, now), Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, _ := runAll(t, p,
+		readFinding(t, "macie-sensitive-data-personal.json", now.Add(-time.Hour)),
+		readFinding(t, "guardduty-s3-exfiltration-anomalous.json", now.Add(-time.Hour)))
+	if !strings.Contains(decisions(ds), "correlate") {
+		t.Fatalf("decisions %s, want a correlation", decisions(ds))
+	}
+	if n := buf.Pending(); n != 0 {
+		t.Errorf("%d correlation writes still buffered after Run", n)
+	}
+	state, err := st.Entries(context.Background(), "corr/state/AwsS3Bucket/acme-customer-exports", now)
+	if err != nil || len(state) != 1 {
+		t.Errorf("store holds %d correlation states (%v), want 1", len(state), err)
+	}
+}
+
+// failingIndex refuses every write.
+type failingIndex struct{ store.Index }
+
+func (failingIndex) Put(context.Context, store.Entry) error { return errors.New("disk full") }
+
+// TestRunFailsWhenCorrelationStateCannotBeStored: a run whose correlation
+// state could not be stored reports it, so the daemon does not move its
+// checkpoint and replay exits non-zero.
+func TestRunFailsWhenCorrelationStateCannotBeStored(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	st := openStore(t)
+	buf := writeback.New(failingIndex{st}, writeback.Options{})
+	p, err := New(Options{Rules: []Rule{{Name: "all", Filter: &filter.Filters{}}}, Store: st,
+		Correlator: correlator(t, buf, now), Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := sliceSource(readFinding(t, "macie-sensitive-data-personal.json", now.Add(-time.Hour)))
+	_, err = p.Run(context.Background(), src, func(Decision) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("Run = %v, want the store's error", err)
+	}
+}
