@@ -6,8 +6,10 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -125,6 +127,26 @@ type Entry struct {
 	Sort      string
 	Value     []byte
 	ExpiresAt time.Time
+}
+
+// Live reports whether e exists at now: it never expires, or expires after now.
+func (e Entry) Live(now time.Time) bool { return e.ExpiresAt.IsZero() || e.ExpiresAt.After(now) }
+
+// Clone returns e with its own copy of Value.
+func (e Entry) Clone() Entry {
+	e.Value = bytes.Clone(e.Value)
+	return e
+}
+
+// CheckKey rejects the empty partitions and sort keys the Index contract forbids.
+func CheckKey(partition, sort string) error {
+	switch {
+	case partition == "":
+		return errors.New("index: empty partition")
+	case sort == "":
+		return fmt.Errorf("index partition %q: empty sort key", partition)
+	}
+	return nil
 }
 
 // Index is a partitioned key-value store with expiry, used for the

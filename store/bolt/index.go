@@ -12,23 +12,12 @@ import (
 	"hubtriage/store"
 )
 
-// checkKey rejects the empty partitions and sorts the contract forbids.
-func checkKey(partition, sort string) error {
-	switch {
-	case partition == "":
-		return errors.New("index: empty partition")
-	case sort == "":
-		return fmt.Errorf("index partition %q: empty sort key", partition)
-	}
-	return nil
-}
-
 // live reports whether an entry expiring at exp exists at now.
 func live(exp, now time.Time) bool { return exp.IsZero() || exp.After(now) }
 
 // Put writes or replaces e.
 func (s *Store) Put(ctx context.Context, e store.Entry) error {
-	if err := checkKey(e.Partition, e.Sort); err != nil {
+	if err := store.CheckKey(e.Partition, e.Sort); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -44,7 +33,7 @@ func (s *Store) Put(ctx context.Context, e store.Entry) error {
 // PutIf writes e only if the live value equals prev (prev nil: only if no
 // entry is live on the wall clock), else store.ErrConflict.
 func (s *Store) PutIf(ctx context.Context, e store.Entry, prev []byte) error {
-	if err := checkKey(e.Partition, e.Sort); err != nil {
+	if err := store.CheckKey(e.Partition, e.Sort); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -83,7 +72,7 @@ func matches(cur, prev []byte, wall time.Time) bool {
 
 // GetEntry returns the entry under (partition, sort) if it is live at now.
 func (s *Store) GetEntry(ctx context.Context, partition, sort string, now time.Time) (store.Entry, error) {
-	if err := checkKey(partition, sort); err != nil {
+	if err := store.CheckKey(partition, sort); err != nil {
 		return store.Entry{}, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -165,7 +154,7 @@ func deleteExpired(b *bbolt.Bucket, keys [][]byte, now time.Time) error {
 
 // Delete removes one entry; removing a missing one is not an error.
 func (s *Store) Delete(ctx context.Context, partition, sort string) error {
-	if err := checkKey(partition, sort); err != nil {
+	if err := store.CheckKey(partition, sort); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -183,7 +172,7 @@ var _ store.Batcher = (*Store)(nil)
 // Apply writes ws in one transaction (one fsync): all or none.
 func (s *Store) Apply(ctx context.Context, ws []store.Write) error {
 	for _, w := range ws {
-		if err := checkKey(w.Entry.Partition, w.Entry.Sort); err != nil {
+		if err := store.CheckKey(w.Entry.Partition, w.Entry.Sort); err != nil {
 			return err
 		}
 	}

@@ -23,21 +23,9 @@ const (
 	partitionIs = "#PK = :pk"
 )
 
-// checkEntryKey rejects the empty partitions and sorts the contract forbids
-// (DynamoDB also rejects empty key attributes).
-func checkEntryKey(partition, sort string) error {
-	switch {
-	case partition == "":
-		return errors.New("empty partition")
-	case sort == "":
-		return fmt.Errorf("partition %q: empty sort", partition)
-	}
-	return nil
-}
-
 // Put writes or replaces e.
 func (s *Store) Put(ctx context.Context, e store.Entry) error {
-	if err := checkEntryKey(e.Partition, e.Sort); err != nil {
+	if err := store.CheckKey(e.Partition, e.Sort); err != nil {
 		return fmt.Errorf("put: %w", err)
 	}
 	_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
@@ -54,7 +42,7 @@ func (s *Store) Put(ctx context.Context, e store.Entry) error {
 // nil: only if there is no live entry), as one conditional PutItem;
 // otherwise ErrConflict.
 func (s *Store) PutIf(ctx context.Context, e store.Entry, prev []byte) error {
-	if err := checkEntryKey(e.Partition, e.Sort); err != nil {
+	if err := store.CheckKey(e.Partition, e.Sort); err != nil {
 		return fmt.Errorf("put-if: %w", err)
 	}
 	cond := noLiveEntry
@@ -84,7 +72,7 @@ func (s *Store) PutIf(ctx context.Context, e store.Entry, prev []byte) error {
 
 // GetEntry returns the entry under (partition, sort) if it is live at now.
 func (s *Store) GetEntry(ctx context.Context, partition, sort string, now time.Time) (store.Entry, error) {
-	if err := checkEntryKey(partition, sort); err != nil {
+	if err := store.CheckKey(partition, sort); err != nil {
 		return store.Entry{}, fmt.Errorf("get entry: %w", err)
 	}
 	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
@@ -102,7 +90,7 @@ func (s *Store) GetEntry(ctx context.Context, partition, sort string, now time.T
 	if err != nil {
 		return store.Entry{}, fmt.Errorf("get entry: %w", err)
 	}
-	if !liveAt(e, now) {
+	if !e.Live(now) {
 		return store.Entry{}, fmt.Errorf("get entry %q/%q: %w", partition, sort, store.ErrNotFound)
 	}
 	return e, nil
@@ -134,7 +122,7 @@ func (s *Store) Entries(ctx context.Context, partition string, now time.Time) ([
 			if err != nil {
 				return nil, fmt.Errorf("entries: %w", err)
 			}
-			if liveAt(e, now) {
+			if e.Live(now) {
 				entries = append(entries, e)
 			}
 		}
@@ -147,7 +135,7 @@ func (s *Store) Entries(ctx context.Context, partition string, now time.Time) ([
 
 // Delete removes the entry under (partition, sort); idempotent.
 func (s *Store) Delete(ctx context.Context, partition, sort string) error {
-	if err := checkEntryKey(partition, sort); err != nil {
+	if err := store.CheckKey(partition, sort); err != nil {
 		return fmt.Errorf("delete: %w", err)
 	}
 	_, err := s.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{

@@ -242,8 +242,3 @@ func decodeEntry(partition string, it item) (store.Entry, error) {
 	}
 	return e, nil
 }
-
-// liveAt reports whether e has not expired at now.
-func liveAt(e store.Entry, now time.Time) bool {
-	return e.ExpiresAt.IsZero() || e.ExpiresAt.After(now)
-}

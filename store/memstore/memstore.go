@@ -217,31 +217,9 @@ func newToken() string {
 	return hex.EncodeToString(b[:])
 }
 
-// checkKey rejects the empty partitions and sorts the contract forbids.
-func checkKey(partition, sort string) error {
-	switch {
-	case partition == "":
-		return errors.New("index: empty partition")
-	case sort == "":
-		return errors.New("index: empty sort key")
-	}
-	return nil
-}
-
-// live reports whether e exists at now.
-func live(e store.Entry, now time.Time) bool {
-	return e.ExpiresAt.IsZero() || e.ExpiresAt.After(now)
-}
-
-// clone copies e's value so callers never share memory with the store.
-func clone(e store.Entry) store.Entry {
-	e.Value = bytes.Clone(e.Value)
-	return e
-}
-
 // Put writes or replaces e.
 func (s *Store) Put(ctx context.Context, e store.Entry) error {
-	if err := checkKey(e.Partition, e.Sort); err != nil {
+	if err := store.CheckKey(e.Partition, e.Sort); err != nil {
 		return err
 	}
 	if err := s.lock(ctx); err != nil {
@@ -258,12 +236,12 @@ func (s *Store) put(e store.Entry) {
 		p = make(map[string]store.Entry)
 		s.index[e.Partition] = p
 	}
-	p[e.Sort] = clone(e)
+	p[e.Sort] = e.Clone()
 }
 
 // PutIf writes e if the live value equals prev (prev nil: no live entry).
 func (s *Store) PutIf(ctx context.Context, e store.Entry, prev []byte) error {
-	if err := checkKey(e.Partition, e.Sort); err != nil {
+	if err := store.CheckKey(e.Partition, e.Sort); err != nil {
 		return err
 	}
 	if err := s.lock(ctx); err != nil {
@@ -271,7 +249,7 @@ func (s *Store) PutIf(ctx context.Context, e store.Entry, prev []byte) error {
 	}
 	defer s.mu.Unlock()
 	cur, ok := s.index[e.Partition][e.Sort]
-	ok = ok && live(cur, s.wallNow())
+	ok = ok && cur.Live(s.wallNow())
 	if ok != (prev != nil) || (ok && !bytes.Equal(cur.Value, prev)) {
 		return store.ErrConflict
 	}
@@ -281,7 +259,7 @@ func (s *Store) PutIf(ctx context.Context, e store.Entry, prev []byte) error {
 
 // GetEntry returns the live entry under (partition, sort).
 func (s *Store) GetEntry(ctx context.Context, partition, sort string, now time.Time) (store.Entry, error) {
-	if err := checkKey(partition, sort); err != nil {
+	if err := store.CheckKey(partition, sort); err != nil {
 		return store.Entry{}, err
 	}
 	if err := s.lock(ctx); err != nil {
@@ -289,10 +267,10 @@ func (s *Store) GetEntry(ctx context.Context, partition, sort string, now time.T
 	}
 	defer s.mu.Unlock()
 	e, ok := s.index[partition][sort]
-	if !ok || !live(e, now) {
+	if !ok || !e.Live(now) {
 		return store.Entry{}, store.ErrNotFound
 	}
-	return clone(e), nil
+	return e.Clone(), nil
 }
 
 // Entries returns partition's live entries ordered by Sort.
@@ -306,8 +284,8 @@ func (s *Store) Entries(ctx context.Context, partition string, now time.Time) ([
 	defer s.mu.Unlock()
 	var out []store.Entry
 	for _, e := range s.index[partition] {
-		if live(e, now) {
-			out = append(out, clone(e))
+		if e.Live(now) {
+			out = append(out, e.Clone())
 		}
 	}
 	slices.SortFunc(out, func(a, b store.Entry) int { return strings.Compare(a.Sort, b.Sort) })
@@ -316,7 +294,7 @@ func (s *Store) Entries(ctx context.Context, partition string, now time.Time) ([
 
 // Delete removes one entry.
 func (s *Store) Delete(ctx context.Context, partition, sort string) error {
-	if err := checkKey(partition, sort); err != nil {
+	if err := store.CheckKey(partition, sort); err != nil {
 		return err
 	}
 	if err := s.lock(ctx); err != nil {

@@ -61,7 +61,7 @@ func (x *Index) GetEntry(ctx context.Context, partition, sort string, now time.T
 	// are seen too: they hide the base's older entry of the same key.
 	e, err := x.top.GetEntry(ctx, partition, sort, time.Time{})
 	switch {
-	case err == nil && (bytes.Equal(e.Value, tombstone) || !live(e, now)):
+	case err == nil && (bytes.Equal(e.Value, tombstone) || !e.Live(now)):
 		return store.Entry{}, store.ErrNotFound
 	case err == nil:
 		return e, nil
@@ -103,7 +103,7 @@ func (x *Index) Entries(ctx context.Context, partition string, now time.Time) ([
 	out := make([]store.Entry, 0, len(top)+len(base))
 	for _, e := range top {
 		seen[e.Sort] = true
-		if !bytes.Equal(e.Value, tombstone) && live(e, now) {
+		if !bytes.Equal(e.Value, tombstone) && e.Live(now) {
 			out = append(out, e)
 		}
 	}
@@ -114,8 +114,4 @@ func (x *Index) Entries(ctx context.Context, partition string, now time.Time) ([
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Sort < out[j].Sort })
 	return out, nil
-}
-
-func live(e store.Entry, now time.Time) bool {
-	return e.ExpiresAt.IsZero() || e.ExpiresAt.After(now)
 }

@@ -61,29 +61,19 @@ func New(base store.Index, opt Options) *Index {
 	return &Index{base: base, opt: opt, dirty: map[string]map[string]slot{}}
 }
 
-func checkKey(partition, sort string) error {
-	switch {
-	case partition == "":
-		return errors.New("index: empty partition")
-	case sort == "":
-		return fmt.Errorf("index partition %q: empty sort key", partition)
-	}
-	return nil
-}
-
 // Put buffers e.
 func (x *Index) Put(ctx context.Context, e store.Entry) error {
-	if err := checkKey(e.Partition, e.Sort); err != nil {
+	if err := store.CheckKey(e.Partition, e.Sort); err != nil {
 		return err
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	return x.set(ctx, slot{entry: clone(e)})
+	return x.set(ctx, slot{entry: e.Clone()})
 }
 
 // Delete buffers the removal of an entry.
 func (x *Index) Delete(ctx context.Context, partition, sort string) error {
-	if err := checkKey(partition, sort); err != nil {
+	if err := store.CheckKey(partition, sort); err != nil {
 		return err
 	}
 	x.mu.Lock()
@@ -94,7 +84,7 @@ func (x *Index) Delete(ctx context.Context, partition, sort string) error {
 // PutIf buffers e when the current value equals prev (prev nil: when no
 // entry is live at Options.Now), else store.ErrConflict.
 func (x *Index) PutIf(ctx context.Context, e store.Entry, prev []byte) error {
-	if err := checkKey(e.Partition, e.Sort); err != nil {
+	if err := store.CheckKey(e.Partition, e.Sort); err != nil {
 		return err
 	}
 	x.mu.Lock()
@@ -110,7 +100,7 @@ func (x *Index) PutIf(ctx context.Context, e store.Entry, prev []byte) error {
 	case prev == nil || !bytes.Equal(cur.Value, prev):
 		return store.ErrConflict
 	}
-	return x.set(ctx, slot{entry: clone(e)})
+	return x.set(ctx, slot{entry: e.Clone()})
 }
 
 // set records a write (x.mu held) and flushes when the buffer is full.
@@ -144,10 +134,10 @@ func (x *Index) GetEntry(ctx context.Context, partition, sort string, now time.T
 // expired hides base's older one.
 func (x *Index) get(ctx context.Context, partition, sort string, now time.Time) (store.Entry, error) {
 	if s, ok := x.dirty[partition][sort]; ok {
-		if s.deleted || !live(s.entry, now) {
+		if s.deleted || !s.entry.Live(now) {
 			return store.Entry{}, store.ErrNotFound
 		}
-		return clone(s.entry), nil
+		return s.entry.Clone(), nil
 	}
 	return x.base.GetEntry(ctx, partition, sort, now)
 }
@@ -171,8 +161,8 @@ func (x *Index) Entries(ctx context.Context, partition string, now time.Time) ([
 		}
 	}
 	for _, s := range part {
-		if !s.deleted && live(s.entry, now) {
-			out = append(out, clone(s.entry))
+		if !s.deleted && s.entry.Live(now) {
+			out = append(out, s.entry.Clone())
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Sort < out[j].Sort })
@@ -229,13 +219,4 @@ func apply(ctx context.Context, base store.Index, ws []store.Write) error {
 		}
 	}
 	return nil
-}
-
-func live(e store.Entry, now time.Time) bool {
-	return e.ExpiresAt.IsZero() || e.ExpiresAt.After(now)
-}
-
-func clone(e store.Entry) store.Entry {
-	e.Value = bytes.Clone(e.Value)
-	return e
 }
