@@ -40,7 +40,8 @@ func buildCorrelation(ctx context.Context, cfg *config.Config, st store.Store, o
 		return c, nil
 	}
 	var idx store.Index = st
-	switch _, embedded := st.(*bolt.Store); {
+	_, embedded := st.(*bolt.Store)
+	switch {
 	case opt.DryRun:
 		scratch, cleanup, err := scratchIndex(opt.Now)
 		if err != nil {
@@ -54,7 +55,10 @@ func buildCorrelation(ctx context.Context, cfg *config.Config, st store.Store, o
 		// them before a run returns.
 		idx = writeback.New(st, writeback.Options{Now: opt.Now})
 	}
-	c.engine = correlate.New(cfg.Correlation.Compiled, idx, correlate.Options{Now: opt.Now, Account: cfg.Correlation.Account})
+	// One process alone writes this index: a run settles each correlation
+	// once, after its input, instead of once per finding.
+	deferred := opt.DryRun || embedded
+	c.engine = correlate.New(cfg.Correlation.Compiled, idx, correlate.Options{Now: opt.Now, Account: cfg.Correlation.Account, Defer: deferred})
 	switch {
 	case opt.CorrelationsOut != nil:
 		c.sink = &fileSink{w: opt.CorrelationsOut}

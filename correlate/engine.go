@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"hubtriage/asff"
@@ -24,6 +25,14 @@ type Options struct {
 	// findings say (default partition "aws"); Account likewise stands in
 	// for an unknown resource account.
 	Region, Partition string
+	// Defer makes Observe only record (in the index, so a crash loses
+	// nothing) which rules and resources need evaluating, and Settle
+	// evaluate each of them once. A burst of findings on one resource then
+	// costs one evaluation and at most one import of its correlated
+	// finding per Settle, instead of one per finding. For a process that
+	// alone writes its index (replay, the daemon on bbolt); with processes
+	// sharing a store (Lambda on DynamoDB) leave it off.
+	Defer bool
 }
 
 // Engine evaluates correlation rules as findings arrive. It is safe for
@@ -41,6 +50,11 @@ type Engine struct {
 	relationWindow time.Duration
 	// maxWindow is the longest window of any rule.
 	maxWindow time.Duration
+
+	// pending are the targets Observe deferred to Settle (Options.Defer),
+	// by rule and resource key.
+	mu      sync.Mutex
+	pending map[string]bool
 }
 
 // Result is one correlated finding whose set of contributing findings
@@ -74,7 +88,7 @@ func New(rules []*Rule, idx store.Index, opt Options) *Engine {
 	if opt.Partition == "" {
 		opt.Partition = "aws"
 	}
-	e := &Engine{rules: rules, idx: idx, opt: opt, types: map[string]bool{}}
+	e := &Engine{rules: rules, idx: idx, opt: opt, types: map[string]bool{}, pending: map[string]bool{}}
 	for _, r := range rules {
 		e.types[r.Join] = true
 		e.maxWindow = max(e.maxWindow, r.Window)
@@ -129,6 +143,9 @@ func (e *Engine) Observe(ctx context.Context, f *asff.Finding) ([]Result, error)
 	}
 	if targets, err = e.withRetries(ctx, targets, kept, touched, now); err != nil {
 		return nil, err
+	}
+	if e.opt.Defer {
+		return nil, e.postpone(ctx, targets, now)
 	}
 	var out []Result
 	for _, t := range targets {

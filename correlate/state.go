@@ -47,6 +47,7 @@ type commit struct {
 	part, sort string
 	prev, next []byte
 	expires    time.Time
+	res        Ref
 }
 
 // decide compares the evaluation with the last emitted state and, when the
@@ -96,7 +97,7 @@ func (e *Engine) decide(ctx context.Context, r *Rule, res Ref, ev evaluation, no
 	if err != nil {
 		return nil, err
 	}
-	c := commit{part: part, sort: r.Name, prev: prevEntry, expires: e.stateExpiry(r, next, now)}
+	c := commit{part: part, sort: r.Name, prev: prevEntry, expires: e.stateExpiry(r, next, now), res: res}
 	return e.write(ctx, r, next, contrib, c)
 }
 
@@ -262,7 +263,8 @@ func (e *Engine) write(ctx context.Context, r *Rule, next state, contrib []strin
 }
 
 // Rollback undoes the state change of a Result that could not be imported,
-// so the next observation of a finding on its resource emits it again. It
+// so the next observation of a finding on its resource (with
+// Options.Defer, the next Settle) emits it again. It
 // does nothing when the state has changed since (a later Result supersedes
 // this one) and is safe to call more than once.
 func (e *Engine) Rollback(ctx context.Context, r Result) error {
@@ -287,6 +289,14 @@ func (e *Engine) Rollback(ctx context.Context, r Result) error {
 	}
 	if err != nil {
 		return fmt.Errorf("roll back correlation state %s: %w", c.part, err)
+	}
+	if e.opt.Defer {
+		// Due again at the next Settle, even if nothing is observed.
+		for _, rule := range e.rules {
+			if rule.Name == c.sort {
+				return e.markPending(ctx, rule, c.res, e.opt.Now())
+			}
+		}
 	}
 	return nil
 }

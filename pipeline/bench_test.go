@@ -87,7 +87,7 @@ func benchPipelineAt(b *testing.B, dryRun, correlation bool, now time.Time) {
 				defer scratch.Close()
 				idx = overlay.New(st, writeback.New(scratch, writeback.Options{Now: opt.Now}), opt.Now)
 			}
-			opt.Correlator = correlate.New(rules, idx, correlate.Options{Now: opt.Now})
+			opt.Correlator = correlate.New(rules, idx, correlate.Options{Now: opt.Now, Defer: true})
 		}
 		p, err := New(opt)
 		if err != nil {

@@ -11,12 +11,15 @@ import (
 
 // Correlator is the correlation stage; *correlate.Engine implements it.
 //
-// Contract: Observe and Rollback are safe for concurrent use; Flush makes
-// what they recorded durable, and Run calls it before it returns, so that
-// a daemon moves its checkpoint only past findings whose correlation state
-// is stored.
+// Contract: Observe and Rollback are safe for concurrent use. Observe may
+// return the correlated findings a finding changed, or defer them to
+// Settle, which Run calls once the input is processed. Flush makes what
+// they recorded durable; Run calls it before it returns, so that a daemon
+// moves its checkpoint only past findings whose correlation state is
+// stored.
 type Correlator interface {
 	Observe(ctx context.Context, f *asff.Finding) ([]correlate.Result, error)
+	Settle(ctx context.Context) ([]correlate.Result, error)
 	Rollback(ctx context.Context, r correlate.Result) error
 	Flush(ctx context.Context) error
 }
@@ -46,6 +49,23 @@ func (p *Pipeline) correlate(ctx context.Context, f *asff.Finding) []Decision {
 	}
 	for _, r := range results {
 		out = append(out, p.correlated(ctx, r)...)
+	}
+	return out
+}
+
+// settle turns the correlations the correlator deferred into decisions.
+func (p *Pipeline) settle(ctx context.Context) []Decision {
+	if p.opt.Correlator == nil {
+		return nil
+	}
+	results, err := p.opt.Correlator.Settle(ctx)
+	var out []Decision
+	for _, r := range results {
+		out = append(out, p.correlated(ctx, r)...)
+	}
+	if err != nil {
+		out = append(out, Decision{Decision: DecisionError, Channels: []string{},
+			Reason: "correlate: " + err.Error() + "; settled again on the next run"})
 	}
 	return out
 }

@@ -3,7 +3,9 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,13 +29,14 @@ func readFinding(t *testing.T, name string, ts time.Time) *asff.Finding {
 	return f
 }
 
+// correlator is the engine as app builds it over the embedded store.
 func correlator(t *testing.T, idx store.Index, now time.Time) *correlate.Engine {
 	t.Helper()
 	rules, errs := correlate.Compile(correlate.Config{})
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	return correlate.New(rules, idx, correlate.Options{Now: func() time.Time { return now }})
+	return correlate.New(rules, idx, correlate.Options{Now: func() time.Time { return now }, Defer: true})
 }
 
 // TestRunStoresCorrelationStateBeforeReturning: the correlation index and
@@ -87,3 +90,39 @@ func TestRunFailsWhenCorrelationStateCannotBeStored(t *testing.T) {
 		t.Errorf("Run = %v, want the store's error", err)
 	}
 }
+
+// TestBurstOnOneResourceGivesOneCorrelation: a Macie job reporting many
+// objects of a bucket GuardDuty sees exfiltrated gives one correlate
+// decision (one import) per run, after the input, not one per object.
+func TestBurstOnOneResourceGivesOneCorrelation(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	st := openStore(t)
+	p, err := New(Options{Rules: []Rule{{Name: "all", Filter: &filter.Filters{}}}, Store: st,
+		Correlator: correlator(t, writeback.New(st, writeback.Options{}), now), Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := []*asff.Finding{readFinding(t, "guardduty-s3-exfiltration-anomalous.json", now.Add(-time.Hour))}
+	for i := range 30 {
+		f := readFinding(t, "macie-sensitive-data-personal.json", now.Add(-time.Hour))
+		f.ID = fmt.Sprintf("macie-object-%02d", i)
+		fs = append(fs, f)
+	}
+	ds, sum := runAll(t, p, fs...)
+	var correlated []Decision
+	for _, d := range ds {
+		if d.Decision == DecisionCorrelate {
+			correlated = append(correlated, d)
+		}
+	}
+	if len(correlated) != 1 || len(correlated[0].Contributing) != 31 || sum.Correlated != 1 {
+		t.Fatalf("%d correlate decisions (summary %d), want 1 with 31 contributing: %s", len(correlated), sum.Correlated, decisions(ds))
+	}
+	if i := slices.IndexFunc(ds, func(d Decision) bool { return d.Decision == DecisionCorrelate }); i < len(fs) {
+		t.Errorf("correlate decision at %d, want it after the %d input decisions", i, len(fs))
+	}
+	if again, _ := runAll(t, p, fs...); strings.Contains(decisions(again), DecisionCorrelate) {
+		t.Errorf("the same findings again: %s, want no correlation", decisions(again))
+	}
+}
+

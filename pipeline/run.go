@@ -66,6 +66,11 @@ func (p *Pipeline) Run(ctx context.Context, src Source, emit func(Decision) erro
 		}
 		return sum, err
 	}
+	// Correlations deferred while reading the input are settled once: a
+	// burst of findings on one resource gives one correlated finding.
+	if err := p.emitResult(result{decisions: p.settle(work)}, &sum, emit); err != nil {
+		return sum, err
+	}
 	// Deliveries parked before this run are retried after the input, so a
 	// finding the input shows resolved is not alerted from a stale copy.
 	if ctx.Err() == nil {

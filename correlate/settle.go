@@ -1,0 +1,111 @@
+package correlate
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	json "github.com/goccy/go-json"
+
+	"hubtriage/store"
+)
+
+// partPending holds one entry per rule and resource whose evaluation
+// Observe deferred to Settle (Options.Defer), sorted by rule and resource
+// key, the resource as its value. Entries are written with the index
+// changes that caused them (one transaction on a buffered store), so a
+// run that dies before Settle leaves them for the next one.
+const partPending = "corr/pending"
+
+// pendingKey is the sort key of a deferred target.
+func pendingKey(rule string, res Ref) string { return rule + "|" + res.Key() }
+
+// postpone records targets for Settle, writing each one's entry the first
+// time this engine defers it.
+func (e *Engine) postpone(ctx context.Context, targets []target, now time.Time) error {
+	for _, t := range targets {
+		k := pendingKey(t.rule.Name, t.res)
+		e.mu.Lock()
+		known := e.pending[k]
+		e.pending[k] = true
+		e.mu.Unlock()
+		if known {
+			continue
+		}
+		if err := e.markPending(ctx, t.rule, t.res, now); err != nil {
+			e.mu.Lock()
+			delete(e.pending, k)
+			e.mu.Unlock()
+			return err
+		}
+	}
+	return nil
+}
+
+// markPending writes the pending entry of rule r on res; it lasts a
+// window, after which nothing it stood for counts any more.
+func (e *Engine) markPending(ctx context.Context, r *Rule, res Ref, now time.Time) error {
+	val, err := json.Marshal(res)
+	if err != nil {
+		return fmt.Errorf("encode pending correlation: %w", err)
+	}
+	ent := store.Entry{Partition: partPending, Sort: pendingKey(r.Name, res), Value: val, ExpiresAt: later(now, time.Now()).Add(r.Window)}
+	if err := e.idx.Put(ctx, ent); err != nil {
+		return fmt.Errorf("record pending correlation: %w", err)
+	}
+	return nil
+}
+
+// Settle evaluates every rule and resource whose evaluation was deferred
+// (Options.Defer), including those a run that ended before its Settle
+// left, and returns the correlated findings whose contributing set
+// changed, ordered by rule and resource. A target is no longer pending
+// once settled; Rollback of its Result makes it pending again. Without
+// Defer there is never anything to settle.
+func (e *Engine) Settle(ctx context.Context) ([]Result, error) {
+	now := e.opt.Now()
+	entries, err := e.idx.Entries(ctx, partPending, now)
+	if err != nil {
+		return nil, fmt.Errorf("read pending correlations: %w", err)
+	}
+	byName := map[string]*Rule{}
+	for _, r := range e.rules {
+		byName[r.Name] = r
+	}
+	var targets []target
+	var stale []string
+	for _, ent := range entries {
+		var res Ref
+		rule, _, _ := strings.Cut(ent.Sort, "|") // rule names have no "|"
+		r := byName[rule]
+		if r == nil || json.Unmarshal(ent.Value, &res) != nil {
+			stale = append(stale, ent.Sort) // a rule since removed, or unreadable
+			continue
+		}
+		targets = append(targets, target{r, res})
+	}
+	sortTargets(targets)
+	e.mu.Lock()
+	clear(e.pending)
+	e.mu.Unlock()
+	for _, k := range stale {
+		if err := e.idx.Delete(ctx, partPending, k); err != nil {
+			return nil, fmt.Errorf("drop pending correlation: %w", err)
+		}
+	}
+	var out []Result
+	for _, t := range targets {
+		res, err := e.settle(ctx, newReads(e.idx), t.rule, t.res)
+		if err != nil {
+			return out, err
+		}
+		if err := e.idx.Delete(ctx, partPending, pendingKey(t.rule.Name, t.res)); err != nil {
+			return out, fmt.Errorf("clear pending correlation: %w", err)
+		}
+		if res != nil {
+			out = append(out, *res)
+		}
+	}
+	return out, nil
+}
