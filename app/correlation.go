@@ -47,7 +47,7 @@ func buildCorrelation(ctx context.Context, cfg *config.Config, st store.Store, o
 		if err != nil {
 			return c, err
 		}
-		top := writeback.New(scratch, writeback.Options{Now: opt.Now})
+		top := writeback.New(scratch, writeback.Options{Now: opt.Now, Scratch: true})
 		idx, c.cleanup = overlay.New(st, top, opt.Now), cleanup
 	case embedded:
 		// This process alone writes the bbolt file: correlation writes

@@ -55,6 +55,9 @@ type Engine struct {
 	// by rule and resource key.
 	mu      sync.Mutex
 	pending map[string]bool
+	// known is what this run read and wrote of the findings partitions,
+	// with Options.Defer; nil otherwise.
+	known *known
 }
 
 // Result is one correlated finding whose set of contributing findings
@@ -89,6 +92,9 @@ func New(rules []*Rule, idx store.Index, opt Options) *Engine {
 		opt.Partition = "aws"
 	}
 	e := &Engine{rules: rules, idx: idx, opt: opt, types: map[string]bool{}, pending: map[string]bool{}}
+	if opt.Defer {
+		e.known = &known{m: map[string]*store.Entry{}}
+	}
 	for _, r := range rules {
 		e.types[r.Join] = true
 		e.maxWindow = max(e.maxWindow, r.Window)
@@ -133,7 +139,7 @@ func (e *Engine) Observe(ctx context.Context, f *asff.Finding) ([]Result, error)
 			return nil, err
 		}
 	}
-	if len(touched) == 0 && len(kept) == 0 {
+	if len(touched) == 0 && (len(kept) == 0 || e.opt.Defer) {
 		return nil, nil
 	}
 	rd := newReads(e.idx)
@@ -141,11 +147,12 @@ func (e *Engine) Observe(ctx context.Context, f *asff.Finding) ([]Result, error)
 	if err != nil {
 		return nil, err
 	}
+	if e.opt.Defer {
+		// (a rolled-back emission is pending already: see Rollback)
+		return nil, e.postpone(ctx, targets, now)
+	}
 	if targets, err = e.withRetries(ctx, targets, kept, touched, now); err != nil {
 		return nil, err
-	}
-	if e.opt.Defer {
-		return nil, e.postpone(ctx, targets, now)
 	}
 	var out []Result
 	for _, t := range targets {
@@ -190,7 +197,7 @@ func (e *Engine) index(ctx context.Context, f *asff.Finding, refs []Ref, now tim
 			continue
 		}
 		m, window := matchesOn(matched, ref.Type)
-		change, err := putIndexed(ctx, e.idx, ref, key, newIndexed(f, ref, m, now), window, now)
+		change, err := e.putIndexed(ctx, ref, key, newIndexed(f, ref, m, now), window, now)
 		if err != nil {
 			return nil, nil, err
 		}

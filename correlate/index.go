@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	json "github.com/goccy/go-json"
@@ -123,11 +124,10 @@ const (
 // be expired already is deleted. A re-import that only moves the last
 // observation by less than window/refreshDivisor leaves the entry as it
 // is.
-func putIndexed(ctx context.Context, idx store.Index, ref Ref, key string, x *indexed, window time.Duration, now time.Time) (indexChange, error) {
+func (e *Engine) putIndexed(ctx context.Context, ref Ref, key string, x *indexed, window time.Duration, now time.Time) (indexChange, error) {
 	part := partFindings + ref.Type + "/" + ref.Name // partFindings + ref.Key(), in one allocation
-	old, err := idx.GetEntry(ctx, part, key, now)
-	existed := err == nil
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	old, existed, err := e.entry(ctx, part, key, now)
+	if err != nil {
 		return notIndexed, fmt.Errorf("read correlation index %s: %w", part, err)
 	}
 	if x != nil && !x.Seen.Add(window).After(now) {
@@ -137,19 +137,86 @@ func putIndexed(ctx context.Context, idx store.Index, ref Ref, key string, x *in
 		if !existed {
 			return notIndexed, nil
 		}
-		if err := idx.Delete(ctx, part, key); err != nil {
+		if err := e.idx.Delete(ctx, part, key); err != nil {
 			return notIndexed, fmt.Errorf("delete from correlation index %s: %w", part, err)
 		}
+		e.known.set(part, key, nil)
 		return changed, nil
 	}
 	if existed && refreshes(old, x, window) {
 		return unchanged, nil
 	}
-	e := store.Entry{Partition: part, Sort: key, Value: encodeIndexed(x), ExpiresAt: x.Seen.Add(window)}
-	if err := idx.Put(ctx, e); err != nil {
+	ent := store.Entry{Partition: part, Sort: key, Value: encodeIndexed(x), ExpiresAt: x.Seen.Add(window)}
+	if err := e.idx.Put(ctx, ent); err != nil {
 		return notIndexed, fmt.Errorf("write correlation index %s: %w", part, err)
 	}
+	e.known.set(part, key, &ent)
 	return changed, nil
+}
+
+// entry reads a findings-partition entry, from what this run already
+// knows of it when it can (see known).
+func (e *Engine) entry(ctx context.Context, part, key string, now time.Time) (store.Entry, bool, error) {
+	if ent, ok, hit := e.known.get(part, key, now); hit {
+		return ent, ok, nil
+	}
+	ent, err := e.idx.GetEntry(ctx, part, key, now)
+	switch {
+	case err == nil:
+		e.known.set(part, key, &ent)
+		return ent, true, nil
+	case errors.Is(err, store.ErrNotFound):
+		e.known.set(part, key, nil)
+		return store.Entry{}, false, nil
+	}
+	return store.Entry{}, false, err
+}
+
+// known remembers, for an engine that alone writes its index
+// (Options.Defer), the findings-partition entries it read or wrote since
+// its last Settle: Security Hub sends an open finding again and again, and
+// each time after the first costs no store read. A nil *known remembers
+// nothing. It holds at most maxKnown entries, then starts afresh.
+type known struct {
+	mu sync.Mutex
+	m  map[string]*store.Entry // partition + "\x00" + sort; nil value: absent
+}
+
+const maxKnown = 1 << 20
+
+func (k *known) get(part, sort string, now time.Time) (ent store.Entry, ok, hit bool) {
+	if k == nil {
+		return store.Entry{}, false, false
+	}
+	k.mu.Lock()
+	p, hit := k.m[part+"\x00"+sort]
+	k.mu.Unlock()
+	if !hit || p == nil || !p.Live(now) {
+		return store.Entry{}, false, hit
+	}
+	return *p, true, true
+}
+
+func (k *known) set(part, sort string, ent *store.Entry) {
+	if k == nil {
+		return
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if len(k.m) >= maxKnown {
+		clear(k.m)
+	}
+	k.m[part+"\x00"+sort] = ent
+}
+
+// forget drops everything remembered.
+func (k *known) forget() {
+	if k == nil {
+		return
+	}
+	k.mu.Lock()
+	clear(k.m)
+	k.mu.Unlock()
 }
 
 // refreshes reports whether the entry old already says what x would, but

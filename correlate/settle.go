@@ -89,6 +89,7 @@ func (e *Engine) Settle(ctx context.Context) ([]Result, error) {
 	e.mu.Lock()
 	clear(e.pending)
 	e.mu.Unlock()
+	e.known.forget() // the next run starts from the store, whoever wrote it since
 	for _, k := range stale {
 		if err := e.idx.Delete(ctx, partPending, k); err != nil {
 			return nil, fmt.Errorf("drop pending correlation: %w", err)

@@ -85,7 +85,7 @@ func benchPipelineAt(b *testing.B, dryRun, correlation bool, now time.Time) {
 					b.Fatal(err)
 				}
 				defer scratch.Close()
-				idx = overlay.New(st, writeback.New(scratch, writeback.Options{Now: opt.Now}), opt.Now)
+				idx = overlay.New(st, writeback.New(scratch, writeback.Options{Now: opt.Now, Scratch: true}), opt.Now)
 			}
 			opt.Correlator = correlate.New(rules, idx, correlate.Options{Now: opt.Now, Defer: true})
 		}

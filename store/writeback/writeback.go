@@ -29,6 +29,9 @@ type Options struct {
 	// Now is the clock PutIf judges liveness by (default time.Now), as the
 	// base backend would.
 	Now func() time.Time
+	// Scratch says base starts empty and only this Index writes it (a dry
+	// run's scratch file): a key never flushed is not looked up there.
+	Scratch bool
 }
 
 // Index buffers writes to base. Safe for concurrent use; conditional
@@ -40,6 +43,8 @@ type Index struct {
 	mu    sync.RWMutex
 	dirty map[string]map[string]slot // partition -> sort -> latest write
 	n     int
+	// flushed holds, with Options.Scratch, every key written to base.
+	flushed map[string]map[string]bool
 }
 
 // slot is the latest buffered write of one entry.
@@ -58,7 +63,11 @@ func New(base store.Index, opt Options) *Index {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	return &Index{base: base, opt: opt, dirty: map[string]map[string]slot{}}
+	x := &Index{base: base, opt: opt, dirty: map[string]map[string]slot{}}
+	if opt.Scratch {
+		x.flushed = map[string]map[string]bool{}
+	}
+	return x
 }
 
 // Put buffers e.
@@ -139,6 +148,12 @@ func (x *Index) get(ctx context.Context, partition, sort string, now time.Time) 
 		}
 		return s.entry.Clone(), nil
 	}
+	if x.flushed != nil && !x.flushed[partition][sort] {
+		if err := store.CheckKey(partition, sort); err != nil {
+			return store.Entry{}, err
+		}
+		return store.Entry{}, store.ErrNotFound
+	}
 	return x.base.GetEntry(ctx, partition, sort, now)
 }
 
@@ -146,9 +161,12 @@ func (x *Index) get(ctx context.Context, partition, sort string, now time.Time) 
 func (x *Index) Entries(ctx context.Context, partition string, now time.Time) ([]store.Entry, error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	base, err := x.base.Entries(ctx, partition, now)
-	if err != nil {
-		return nil, err
+	var base []store.Entry
+	if x.flushed == nil || len(x.flushed[partition]) > 0 || partition == "" {
+		var err error
+		if base, err = x.base.Entries(ctx, partition, now); err != nil {
+			return nil, err
+		}
 	}
 	part := x.dirty[partition]
 	if len(part) == 0 {
@@ -196,6 +214,16 @@ func (x *Index) flush(ctx context.Context) error {
 	}
 	if err := apply(ctx, x.base, ws); err != nil {
 		return fmt.Errorf("flush %d buffered index writes: %w", len(ws), err)
+	}
+	if x.flushed != nil {
+		for _, w := range ws {
+			part := x.flushed[w.Entry.Partition]
+			if part == nil {
+				part = map[string]bool{}
+				x.flushed[w.Entry.Partition] = part
+			}
+			part[w.Entry.Sort] = true
+		}
 	}
 	clear(x.dirty)
 	x.n = 0

@@ -23,12 +23,18 @@ func (combo) Close() error { return nil }
 // TestContract runs the store contract with writes held in the buffer, and
 // with a buffer so small that nearly every write flushes.
 func TestContract(t *testing.T) {
-	for _, limit := range []int{0, 1, 3} {
-		t.Run(map[int]string{0: "buffered", 1: "flush every write", 3: "flush every third"}[limit], func(t *testing.T) {
-			storetest.Run(t, func(t *testing.T) store.Store {
-				return combo{memstore.New(), New(memstore.New(), Options{Limit: limit})}
+	for _, scratch := range []bool{false, true} {
+		for _, limit := range []int{0, 1, 3} {
+			name := map[int]string{0: "buffered", 1: "flush every write", 3: "flush every third"}[limit]
+			if scratch {
+				name += " on scratch"
+			}
+			t.Run(name, func(t *testing.T) {
+				storetest.Run(t, func(t *testing.T) store.Store {
+					return combo{memstore.New(), New(memstore.New(), Options{Limit: limit, Scratch: scratch})}
+				})
 			})
-		})
+		}
 	}
 }
 
