@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"hubtriage/asff"
+	"hubtriage/filter"
 	"hubtriage/store"
 )
 
@@ -50,6 +51,10 @@ type Engine struct {
 	relationWindow time.Duration
 	// maxWindow is the longest window of any rule.
 	maxWindow time.Duration
+	// selection holds each condition's criteria on fields that no version
+	// of a finding changes (see stableFields); nil when some condition has
+	// none, so that every finding may match.
+	selection []*filter.Filters
 
 	// pending are the targets Observe deferred to Settle (Options.Defer),
 	// by rule and resource key.
@@ -93,8 +98,9 @@ func New(rules []*Rule, idx store.Index, opt Options) *Engine {
 	}
 	e := &Engine{rules: rules, idx: idx, opt: opt, types: map[string]bool{}, pending: map[string]bool{}}
 	if opt.Defer {
-		e.known = &known{m: map[string]*store.Entry{}}
+		e.known = &known{m: map[knownKey]current{}}
 	}
+	all := false
 	for _, r := range rules {
 		e.types[r.Join] = true
 		e.maxWindow = max(e.maxWindow, r.Window)
@@ -103,9 +109,35 @@ func New(rules []*Rule, idx store.Index, opt Options) *Engine {
 				e.types[c.Via] = true
 				e.relationWindow = max(e.relationWindow, r.Window)
 			}
+			sel := c.Filter.Only(stableFields...)
+			all = all || sel == nil
+			e.selection = append(e.selection, sel)
 		}
 	}
+	if all {
+		e.selection = nil
+	}
 	return e
+}
+
+// stableFields are the filter fields a finding keeps from its first
+// version to its last: who reported it and what generated it. Neither its
+// product nor BatchUpdateFindings changes them.
+var stableFields = []string{"ProductArn", "ProductName", "CompanyName", "GeneratorId", "AwsAccountId", "Region", "Id"}
+
+// mayEverMatch reports whether some version of f could satisfy some
+// condition. When not, no version of it was indexed and there is nothing
+// to read.
+func (e *Engine) mayEverMatch(f *asff.Finding, now time.Time) bool {
+	if e.selection == nil {
+		return true
+	}
+	for _, sel := range e.selection {
+		if sel.Match(f, now) {
+			return true
+		}
+	}
+	return false
 }
 
 // Rules returns the engine's rules.
@@ -117,10 +149,12 @@ func (e *Engine) Rules() []*Rule { return e.rules }
 // returns the correlated findings whose contributing set changed, ordered
 // by rule and resource. Its cost grows with the findings on those
 // resources, never with the size of the index. A finding on no resource
-// type any rule joins or relates costs no store access; one that matches
-// nothing, or is already outside every rule's window, costs one read per
-// such resource (to remove an entry an earlier version of it left) and no
-// write. hubtriage's own correlated findings are ignored (IsOwn).
+// type any rule joins or relates, or from a product and generator no
+// condition names, costs no store access; one that matches nothing, or is
+// already outside every rule's window, costs one read per such resource
+// (to remove an entry an earlier version of it left; with Options.Defer,
+// only the first time in a run) and no write. hubtriage's own correlated
+// findings are ignored (IsOwn).
 //
 // The emitted state is recorded before Observe returns; a caller that fails
 // to import a Result calls Rollback so a later observation emits it again.
@@ -182,8 +216,8 @@ func (e *Engine) Flush(ctx context.Context) error {
 // emission needs another look).
 func (e *Engine) index(ctx context.Context, f *asff.Finding, refs []Ref, now time.Time) (touched, kept map[string]Ref, err error) {
 	touched, kept = map[string]Ref{}, map[string]Ref{}
-	if !slices.ContainsFunc(refs, func(r Ref) bool { return e.types[r.Type] }) {
-		return touched, kept, nil // on no resource any rule is about
+	if !slices.ContainsFunc(refs, func(r Ref) bool { return e.types[r.Type] }) || !e.mayEverMatch(f, now) {
+		return touched, kept, nil // on no resource any rule is about, or never a match
 	}
 	var matched []condMatch
 	if f.Active() && eventTime(f, now).Add(e.maxWindow).After(now) {

@@ -485,3 +485,23 @@ func TestRollbackIsRetriedByAnUnchangedReimport(t *testing.T) {
 		})
 	}
 }
+
+// TestFindingsNoConditionCouldMatchCostNoRead: a control no rule names
+// (its generator never changes) on an instance the rules join on is not
+// looked up; a GuardDuty finding of another type still is, since an
+// earlier version might have matched.
+func TestFindingsNoConditionCouldMatchCostNoRead(t *testing.T) {
+	base := time.Now().UTC().Truncate(time.Second)
+	idx := newSpy(memindex.New())
+	e := New(builtins(t), idx, Options{Now: fixed(base)})
+	seen := at(base.Add(-time.Hour))
+	other := fixture(t, fEC29, with(seen, map[string]any{"GeneratorId": "security-control/EC2.8"}))
+	observeAll(t, e, other)
+	if got := idx.touched(); len(got) != 0 {
+		t.Errorf("EC2.8 control finding touched %v, want no store access", got)
+	}
+	observeAll(t, e, fixture(t, fPortUnused, with(seen, map[string]any{"Types": []any{"TTPs/Discovery/Recon:EC2-PortProbeUnprotectedPort"}})))
+	if got := idx.touched(); !slices.Contains(got, "corr/f/AwsEc2Instance/"+instA) {
+		t.Errorf("GuardDuty finding of another type touched %v, want its entry on the instance read", got)
+	}
+}

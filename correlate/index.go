@@ -1,10 +1,10 @@
 package correlate
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -126,7 +126,7 @@ const (
 // is.
 func (e *Engine) putIndexed(ctx context.Context, ref Ref, key string, x *indexed, window time.Duration, now time.Time) (indexChange, error) {
 	part := partFindings + ref.Type + "/" + ref.Name // partFindings + ref.Key(), in one allocation
-	old, existed, err := e.entry(ctx, part, key, now)
+	old, err := e.entry(ctx, part, key, now)
 	if err != nil {
 		return notIndexed, fmt.Errorf("read correlation index %s: %w", part, err)
 	}
@@ -134,42 +134,69 @@ func (e *Engine) putIndexed(ctx context.Context, ref Ref, key string, x *indexed
 		x = nil // out of every window: it counts for nothing, like a finding matching nothing
 	}
 	if x == nil {
-		if !existed {
+		if old.x == nil {
 			return notIndexed, nil
 		}
 		if err := e.idx.Delete(ctx, part, key); err != nil {
 			return notIndexed, fmt.Errorf("delete from correlation index %s: %w", part, err)
 		}
-		e.known.set(part, key, nil)
+		e.known.set(part, key, current{})
 		return changed, nil
 	}
-	if existed && refreshes(old, x, window) {
+	if old.x != nil && old.refreshedBy(x, window) {
 		return unchanged, nil
 	}
 	ent := store.Entry{Partition: part, Sort: key, Value: encodeIndexed(x), ExpiresAt: x.Seen.Add(window)}
 	if err := e.idx.Put(ctx, ent); err != nil {
 		return notIndexed, fmt.Errorf("write correlation index %s: %w", part, err)
 	}
-	e.known.set(part, key, &ent)
+	e.known.set(part, key, current{x: x, expires: ent.ExpiresAt})
 	return changed, nil
 }
 
-// entry reads a findings-partition entry, from what this run already
-// knows of it when it can (see known).
-func (e *Engine) entry(ctx context.Context, part, key string, now time.Time) (store.Entry, bool, error) {
-	if ent, ok, hit := e.known.get(part, key, now); hit {
-		return ent, ok, nil
+// current is a finding's live entry on a resource, decoded (x nil: none).
+type current struct {
+	x       *indexed
+	expires time.Time
+}
+
+// refreshedBy reports whether the entry already says what x would, but for
+// a last observation less than window/refreshDivisor later.
+func (c current) refreshedBy(x *indexed, window time.Duration) bool {
+	step := x.Seen.Sub(c.x.Seen)
+	return step >= 0 && step < window/refreshDivisor && c.expires.Equal(c.x.Seen.Add(window)) && sameButSeen(c.x, x)
+}
+
+// sameButSeen reports whether a and b are equal but for Seen.
+func sameButSeen(a, b *indexed) bool {
+	return a.ProductArn == b.ProductArn && a.ID == b.ID && a.ProductName == b.ProductName && a.Title == b.Title &&
+		a.Severity == b.Severity && a.Resource == b.Resource && a.First.Equal(b.First) &&
+		slices.Equal(a.Types, b.Types) && slices.EqualFunc(a.Matches, b.Matches, func(p, q condValues) bool {
+		return p.Rule == q.Rule && p.Cond == q.Cond && slices.Equal(p.Values, q.Values)
+	})
+}
+
+// entry reads a finding's entry on a resource, from what this run already
+// knows of it when it can (see known). An entry that does not decode reads
+// as none, so it is rewritten.
+func (e *Engine) entry(ctx context.Context, part, key string, now time.Time) (current, error) {
+	if c, hit := e.known.get(part, key, now); hit {
+		return c, nil
 	}
 	ent, err := e.idx.GetEntry(ctx, part, key, now)
+	var c current
 	switch {
 	case err == nil:
-		e.known.set(part, key, &ent)
-		return ent, true, nil
-	case errors.Is(err, store.ErrNotFound):
-		e.known.set(part, key, nil)
-		return store.Entry{}, false, nil
+		if x, derr := decodeIndexed(ent.Value, key); derr == nil {
+			c = current{x: x, expires: ent.ExpiresAt}
+		} else {
+			c = current{x: &indexed{}, expires: ent.ExpiresAt} // there, unreadable: replaced
+		}
+	case !errors.Is(err, store.ErrNotFound):
+		return current{}, err
 	}
-	return store.Entry{}, false, err
+	e.known.set(part, key, c)
+	return c, nil
 }
 
 // known remembers, for an engine that alone writes its index
@@ -179,25 +206,28 @@ func (e *Engine) entry(ctx context.Context, part, key string, now time.Time) (st
 // nothing. It holds at most maxKnown entries, then starts afresh.
 type known struct {
 	mu sync.Mutex
-	m  map[string]*store.Entry // partition + "\x00" + sort; nil value: absent
+	m  map[knownKey]current
 }
+
+type knownKey struct{ part, sort string }
 
 const maxKnown = 1 << 20
 
-func (k *known) get(part, sort string, now time.Time) (ent store.Entry, ok, hit bool) {
+// get returns what is known of an entry at now, and whether anything is.
+func (k *known) get(part, sort string, now time.Time) (current, bool) {
 	if k == nil {
-		return store.Entry{}, false, false
+		return current{}, false
 	}
 	k.mu.Lock()
-	p, hit := k.m[part+"\x00"+sort]
+	c, hit := k.m[knownKey{part, sort}]
 	k.mu.Unlock()
-	if !hit || p == nil || !p.Live(now) {
-		return store.Entry{}, false, hit
+	if c.x != nil && !(c.expires.IsZero() || c.expires.After(now)) {
+		c = current{} // expired since
 	}
-	return *p, true, true
+	return c, hit
 }
 
-func (k *known) set(part, sort string, ent *store.Entry) {
+func (k *known) set(part, sort string, c current) {
 	if k == nil {
 		return
 	}
@@ -206,7 +236,7 @@ func (k *known) set(part, sort string, ent *store.Entry) {
 	if len(k.m) >= maxKnown {
 		clear(k.m)
 	}
-	k.m[part+"\x00"+sort] = ent
+	k.m[knownKey{part, sort}] = c
 }
 
 // forget drops everything remembered.
@@ -217,22 +247,6 @@ func (k *known) forget() {
 	k.mu.Lock()
 	clear(k.m)
 	k.mu.Unlock()
-}
-
-// refreshes reports whether the entry old already says what x would, but
-// for a last observation less than window/refreshDivisor later.
-func refreshes(old store.Entry, x *indexed, window time.Duration) bool {
-	prev, err := decodeIndexed(old.Value, "")
-	if err != nil {
-		return false // rewrite what does not decode
-	}
-	step := x.Seen.Sub(prev.Seen)
-	if step < 0 || step >= window/refreshDivisor || !old.ExpiresAt.Equal(prev.Seen.Add(window)) {
-		return false
-	}
-	y := *x
-	y.Seen = prev.Seen
-	return bytes.Equal(encodeIndexed(&y), old.Value)
 }
 
 // readIndexed returns the findings indexed on the resource with key rkey.

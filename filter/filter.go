@@ -26,6 +26,7 @@ package filter
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"time"
 
 	"hubtriage/asff"
@@ -64,6 +65,24 @@ func (f *Filters) Fields() []string {
 		names[i] = s.name
 	}
 	return names
+}
+
+// Only returns the filter restricted to the named fields, nil when it uses
+// none of them: a looser filter, which every finding matching f matches.
+func (f *Filters) Only(names ...string) *Filters {
+	if f == nil {
+		return nil
+	}
+	var specs []*fieldSpec
+	for _, s := range f.specs {
+		if slices.Contains(names, s.name) {
+			specs = append(specs, s)
+		}
+	}
+	if len(specs) == 0 {
+		return nil
+	}
+	return compile(specs, &errorList{}) // f compiled without error, so does any subset
 }
 
 // Empty reports whether the filter has no conditions and so matches everything.

@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -300,4 +301,24 @@ func benchCorpus(b *testing.B) []*asff.Finding {
 		corpus = append(corpus, asfftest.Finding(b, rel))
 	}
 	return corpus
+}
+
+// TestOnlyIsALooserFilter: the restriction to some fields keeps their
+// criteria and drops the others; nil when none is used.
+func TestOnlyIsALooserFilter(t *testing.T) {
+	f := mustJSON(t, `{"ProductName":[{"Value":"GuardDuty","Comparison":"EQUALS"}],"SeverityLabel":[{"Value":"CRITICAL","Comparison":"EQUALS"}]}`)
+	x := sshFinding()
+	if f.Match(x, time.Now()) {
+		t.Fatal("fixture unexpectedly matches the full filter")
+	}
+	only := f.Only("ProductName", "GeneratorId")
+	if only == nil || !only.Match(x, time.Now()) || !slices.Equal(only.Fields(), []string{"ProductName"}) {
+		t.Errorf("Only(ProductName, GeneratorId) = %v fields %v; want ProductName alone, matching the GuardDuty finding", only, only.Fields())
+	}
+	if other := mustJSON(t, `{"ProductName":[{"Value":"Macie","Comparison":"EQUALS"}]}`).Only("ProductName"); other.Match(x, time.Now()) {
+		t.Error("Only kept no criterion: a Macie filter matches a GuardDuty finding")
+	}
+	if f.Only("GeneratorId") != nil {
+		t.Error("Only of an unused field is not nil")
+	}
 }
