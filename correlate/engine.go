@@ -163,13 +163,20 @@ func (e *Engine) Observe(ctx context.Context, f *asff.Finding) ([]Result, error)
 		return nil, nil
 	}
 	now := e.opt.Now()
-	refs := refsOf(f)
-	touched, kept, err := e.index(ctx, f, refs, now)
-	if err != nil {
-		return nil, err
+	may, relates := e.mayEverMatch(f, now), e.relationWindow > 0 && mayRelate(f)
+	if !may && !relates {
+		return nil, nil // the common case for findings no rule is about: no work at all
 	}
-	if e.relationWindow > 0 {
-		if err := e.relate(ctx, f, refs, now, touched); err != nil {
+	refs := refsOf(f)
+	var touched, kept refSet
+	if may {
+		var err error
+		if touched, kept, err = e.index(ctx, f, refs, now); err != nil {
+			return nil, err
+		}
+	}
+	if relates {
+		if err := e.relate(ctx, f, refs, now, &touched); err != nil {
 			return nil, err
 		}
 	}
@@ -214,10 +221,9 @@ func (e *Engine) Flush(ctx context.Context) error {
 // uses. It returns the resources whose index changed (to re-evaluate) and
 // those where f's entry was kept as it was (where only a rolled-back
 // emission needs another look).
-func (e *Engine) index(ctx context.Context, f *asff.Finding, refs []Ref, now time.Time) (touched, kept map[string]Ref, err error) {
-	touched, kept = map[string]Ref{}, map[string]Ref{}
-	if !slices.ContainsFunc(refs, func(r Ref) bool { return e.types[r.Type] }) || !e.mayEverMatch(f, now) {
-		return touched, kept, nil // on no resource any rule is about, or never a match
+func (e *Engine) index(ctx context.Context, f *asff.Finding, refs []Ref, now time.Time) (touched, kept refSet, err error) {
+	if !slices.ContainsFunc(refs, func(r Ref) bool { return e.types[r.Type] }) {
+		return touched, kept, nil // on no resource any rule is about
 	}
 	var matched []condMatch
 	if f.Active() && eventTime(f, now).Add(e.maxWindow).After(now) {
@@ -237,9 +243,9 @@ func (e *Engine) index(ctx context.Context, f *asff.Finding, refs []Ref, now tim
 		}
 		switch change {
 		case changed:
-			touched[ref.Key()] = ref
+			touched.add(ref)
 		case unchanged:
-			kept[ref.Key()] = ref
+			kept.add(ref)
 		}
 	}
 	return touched, kept, nil
@@ -248,13 +254,13 @@ func (e *Engine) index(ctx context.Context, f *asff.Finding, refs []Ref, now tim
 // withRetries adds to targets the rules whose emission on a kept resource
 // was rolled back (see Rollback), unless the resource is re-evaluated
 // anyway. Ordered by rule and resource key.
-func (e *Engine) withRetries(ctx context.Context, targets []target, kept, touched map[string]Ref, now time.Time) ([]target, error) {
+func (e *Engine) withRetries(ctx context.Context, targets []target, kept, touched refSet, now time.Time) ([]target, error) {
 	added := false
-	for _, k := range sortedKeys(kept) {
-		if _, ok := touched[k]; ok {
+	for _, ref := range kept {
+		if touched.has(ref) {
 			continue
 		}
-		ref := kept[k]
+		k := ref.Key()
 		if !slices.ContainsFunc(e.rules, func(r *Rule) bool { return r.Join == ref.Type }) {
 			continue
 		}
@@ -325,7 +331,7 @@ func matchesOn(matched []condMatch, typ string) (matches, time.Duration) {
 
 // relate records the instance/security-group relations f carries; an
 // instance that gained a relation is re-evaluated.
-func (e *Engine) relate(ctx context.Context, f *asff.Finding, refs []Ref, now time.Time, touched map[string]Ref) error {
+func (e *Engine) relate(ctx context.Context, f *asff.Finding, refs []Ref, now time.Time, touched *refSet) error {
 	expires := eventTime(f, now).Add(e.relationWindow)
 	if !expires.After(now) {
 		return nil
@@ -336,7 +342,7 @@ func (e *Engine) relate(ctx context.Context, f *asff.Finding, refs []Ref, now ti
 			return err
 		}
 		if isNew {
-			touched[rel.instance.Key()] = rel.instance
+			touched.add(rel.instance)
 		}
 	}
 	return nil
@@ -352,7 +358,7 @@ type target struct {
 // rules joined on a touched resource, and rules with a via condition on a
 // touched resource, for every resource related to it. Ordered by rule and
 // resource key.
-func (e *Engine) affected(ctx context.Context, rd *reads, touched map[string]Ref, now time.Time) ([]target, error) {
+func (e *Engine) affected(ctx context.Context, rd *reads, touched refSet, now time.Time) ([]target, error) {
 	seen := map[[2]string]bool{}
 	var out []target
 	add := func(r *Rule, res Ref) {
@@ -362,8 +368,7 @@ func (e *Engine) affected(ctx context.Context, rd *reads, touched map[string]Ref
 			out = append(out, target{r, res})
 		}
 	}
-	for _, k := range sortedKeys(touched) {
-		ref := touched[k]
+	for _, ref := range touched {
 		var related []Ref
 		loaded := false
 		for _, r := range e.rules {
@@ -535,3 +540,15 @@ func (e *Engine) readVia(ctx context.Context, rd *reads, res Ref, typ string, no
 	}
 	return out, nil
 }
+
+// refSet is a small set of resources (by key), in insertion order.
+type refSet []Ref
+
+func (s *refSet) add(r Ref) {
+	if !containsKey(*s, r) {
+		*s = append(*s, r)
+	}
+}
+
+func (s refSet) has(r Ref) bool { return containsKey(s, r) }
+

@@ -3,6 +3,7 @@ package correlate
 import (
 	"bytes"
 	"slices"
+	"strings"
 
 	json "github.com/goccy/go-json"
 
@@ -67,6 +68,31 @@ const (
 	pfInspectorGroup    = "attributes/SECURITY_GROUP"
 	pfInspectorInstance = "attributes/INSTANCE_ID"
 )
+
+// mayRelate reports whether f can carry a relation (see relationsOf),
+// cheaply: it names an instance, a security group or a network interface,
+// is from GuardDuty (whose flattened instance details may name both), or
+// carries Inspector Classic's reachability attributes.
+func mayRelate(f *asff.Finding) bool {
+	for _, r := range f.Resources {
+		switch r.Type {
+		case typeInstance, typeSecurityGroup, "AwsEc2NetworkInterface":
+			return true
+		}
+		if _, ok := ec2ID(r.ID, "i-", "instance/"); ok {
+			return true
+		}
+		if _, ok := ec2ID(r.ID, "sg-", "security-group/"); ok {
+			return true
+		}
+	}
+	if strings.Contains(f.ProductArn, "/guardduty") {
+		return true
+	}
+	_, group := f.ProductFields[pfInspectorGroup]
+	_, inst := f.ProductFields[pfInspectorInstance]
+	return group || inst
+}
 
 // relationsOf returns the instance-to-security-group relations f carries:
 // security groups in an instance resource's Details (SecurityGroups or

@@ -201,7 +201,18 @@ func hasPrefixFold(s, prefix string) bool {
 }
 
 func hasSuffixFold(s, suffix string) bool {
-	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
+	if len(s) < len(suffix) || len(suffix) == 0 || lower(s[len(s)-1]) != lower(suffix[len(suffix)-1]) {
+		return false // (the common case, decided without EqualFold)
+	}
+	return strings.EqualFold(s[len(s)-len(suffix):], suffix)
+}
+
+// lower folds an ASCII letter to lower case.
+func lower(b byte) byte {
+	if 'A' <= b && b <= 'Z' {
+		return b + 'a' - 'A'
+	}
+	return b
 }
 
 // refsOf normalises every resource of f, each key once, in order.

@@ -24,7 +24,8 @@ import (
 
 // Options configures an Index.
 type Options struct {
-	// Limit is how many buffered writes trigger a flush (default 4096).
+	// Limit is how many buffered writes trigger a flush (default 4096;
+	// 32768 with Scratch, where flushing buys no durability).
 	Limit int
 	// Now is the clock PutIf judges liveness by (default time.Now), as the
 	// base backend would.
@@ -57,7 +58,11 @@ var _ store.Index = (*Index)(nil)
 
 // New buffers writes to base.
 func New(base store.Index, opt Options) *Index {
-	if opt.Limit <= 0 {
+	switch {
+	case opt.Limit > 0:
+	case opt.Scratch:
+		opt.Limit = 32768
+	default:
 		opt.Limit = 4096
 	}
 	if opt.Now == nil {
