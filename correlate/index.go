@@ -211,7 +211,7 @@ type known struct {
 
 type knownKey struct{ part, sort string }
 
-const maxKnown = 1 << 20
+const maxKnown = 1 << 15
 
 // get returns what is known of an entry at now, and whether anything is.
 func (k *known) get(part, sort string, now time.Time) (current, bool) {

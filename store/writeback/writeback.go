@@ -25,7 +25,7 @@ import (
 // Options configures an Index.
 type Options struct {
 	// Limit is how many buffered writes trigger a flush (default 4096;
-	// 32768 with Scratch, where flushing buys no durability).
+	// 8192 with Scratch, where flushing buys no durability).
 	Limit int
 	// Now is the clock PutIf judges liveness by (default time.Now), as the
 	// base backend would.
@@ -44,9 +44,13 @@ type Index struct {
 	mu    sync.RWMutex
 	dirty map[string]map[string]slot // partition -> sort -> latest write
 	n     int
-	// flushed holds, with Options.Scratch, every key written to base.
-	flushed map[string]map[string]bool
+	// flushed holds, with Options.Scratch, every key written to base (at
+	// most maxFlushed; beyond, it is dropped and base is always read).
+	flushed  map[string]map[string]bool
+	nflushed int
 }
+
+const maxFlushed = 1 << 16
 
 // slot is the latest buffered write of one entry.
 type slot struct {
@@ -61,7 +65,7 @@ func New(base store.Index, opt Options) *Index {
 	switch {
 	case opt.Limit > 0:
 	case opt.Scratch:
-		opt.Limit = 32768
+		opt.Limit = 8192
 	default:
 		opt.Limit = 4096
 	}
@@ -220,7 +224,11 @@ func (x *Index) flush(ctx context.Context) error {
 	if err := apply(ctx, x.base, ws); err != nil {
 		return fmt.Errorf("flush %d buffered index writes: %w", len(ws), err)
 	}
+	if x.flushed != nil && x.nflushed+len(ws) > maxFlushed {
+		x.flushed = nil // too many to remember: read base for every key
+	}
 	if x.flushed != nil {
+		x.nflushed += len(ws)
 		for _, w := range ws {
 			part := x.flushed[w.Entry.Partition]
 			if part == nil {
