@@ -64,6 +64,9 @@ func (e *Engine) markPending(ctx context.Context, r *Rule, res Ref, now time.Tim
 // once settled; Rollback of its Result makes it pending again. Without
 // Defer there is never anything to settle.
 func (e *Engine) Settle(ctx context.Context) ([]Result, error) {
+	if !e.opt.Defer {
+		return nil, nil // (no read: a Lambda invocation pays for none)
+	}
 	now := e.opt.Now()
 	entries, err := e.idx.Entries(ctx, partPending, now)
 	if err != nil {
