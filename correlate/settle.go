@@ -2,6 +2,7 @@ package correlate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -60,7 +61,8 @@ func (e *Engine) markPending(ctx context.Context, r *Rule, res Ref, now time.Tim
 // Settle evaluates every rule and resource whose evaluation was deferred
 // (Options.Defer), including those a run that ended before its Settle
 // left, and returns the correlated findings whose contributing set
-// changed, ordered by rule and resource. A target is no longer pending
+// changed, ordered by rule and resource, with the errors of the targets
+// it could not settle (which stay pending). A target is no longer pending
 // once settled; Rollback of its Result makes it pending again. Without
 // Defer there is never anything to settle.
 func (e *Engine) Settle(ctx context.Context) ([]Result, error) {
@@ -98,18 +100,22 @@ func (e *Engine) Settle(ctx context.Context) ([]Result, error) {
 			return nil, fmt.Errorf("drop pending correlation: %w", err)
 		}
 	}
+	// A target that fails stays pending (until its entry expires, a window
+	// on) and does not hold back the others.
 	var out []Result
+	var errs []error
 	for _, t := range targets {
 		res, err := e.settle(ctx, newReads(e.idx), t.rule, t.res)
-		if err != nil {
-			return out, err
+		if err == nil {
+			err = e.idx.Delete(ctx, partPending, pendingKey(t.rule.Name, t.res))
 		}
-		if err := e.idx.Delete(ctx, partPending, pendingKey(t.rule.Name, t.res)); err != nil {
-			return out, fmt.Errorf("clear pending correlation: %w", err)
+		if err != nil {
+			errs = append(errs, err)
+			continue
 		}
 		if res != nil {
 			out = append(out, *res)
 		}
 	}
-	return out, nil
+	return out, errors.Join(errs...)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -139,4 +140,23 @@ func first(rs []Result) string {
 		return "(none)"
 	}
 	return string(rs[0].Finding)
+}
+
+// TestDeferredFailureHoldsBackNothingElse: a correlation that cannot be
+// settled (no account is known for its bucket) is reported and stays
+// pending; the others are settled.
+func TestDeferredFailureHoldsBackNothingElse(t *testing.T) {
+	base := time.Now().UTC().Truncate(time.Second)
+	e := New(builtins(t), backends[0].open(t), Options{Now: fixed(base), Defer: true})
+	noAccount := map[string]any{"AwsAccountId": "", "Resources": []any{map[string]any{"Type": "AwsS3Bucket", "Id": "arn:aws:s3:::aaa-no-account"}}}
+	seen := at(base.Add(-time.Hour))
+	observeDeferred(t, e, fixture(t, fMacie, with(seen, noAccount)), fixture(t, fExfil, with(seen, noAccount)))
+	observeDeferred(t, e, scenarios[1].load(t, base)...)
+	rs, err := e.Settle(context.Background())
+	if err == nil || len(rs) != 1 || !strings.Contains(rs[0].Resource, bucket) {
+		t.Fatalf("Settle = %d results, %v; want the other bucket's correlation and an error", len(rs), err)
+	}
+	if _, err := e.Settle(context.Background()); err == nil {
+		t.Error("the failed correlation is no longer pending")
+	}
 }
