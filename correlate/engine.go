@@ -551,4 +551,3 @@ func (s *refSet) add(r Ref) {
 }
 
 func (s refSet) has(r Ref) bool { return containsKey(s, r) }
-
