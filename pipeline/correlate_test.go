@@ -125,4 +125,3 @@ func TestBurstOnOneResourceGivesOneCorrelation(t *testing.T) {
 		t.Errorf("the same findings again: %s, want no correlation", decisions(again))
 	}
 }
-
