@@ -78,6 +78,8 @@ func mayRelate(f *asff.Finding) bool {
 		switch r.Type {
 		case typeInstance, typeSecurityGroup, "AwsEc2NetworkInterface":
 			return true
+		case typeBucket, "AwsS3Object", "AwsIamAccessKey", "AwsIamRole", "AwsIamUser", "AwsAccount":
+			continue // (types whose ids refOf never reads as an instance or group)
 		}
 		if _, ok := ec2ID(r.ID, "i-", "instance/"); ok {
 			return true
