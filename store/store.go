@@ -138,6 +138,24 @@ func (e Entry) Clone() Entry {
 	return e
 }
 
+// CheckPrev decides a conditional write (Index.PutIf) from a read of the
+// current entry: nil when its live value is prev (prev nil: when there is
+// none), ErrConflict when not, or the read's error.
+func CheckPrev(cur Entry, readErr error, prev []byte) error {
+	switch {
+	case errors.Is(readErr, ErrNotFound):
+		if prev != nil {
+			return ErrConflict
+		}
+		return nil
+	case readErr != nil:
+		return readErr
+	case prev == nil || !bytes.Equal(cur.Value, prev):
+		return ErrConflict
+	}
+	return nil
+}
+
 // CheckKey rejects the empty partitions and sort keys the Index contract forbids.
 func CheckKey(partition, sort string) error {
 	switch {

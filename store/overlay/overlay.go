@@ -76,15 +76,8 @@ func (x *Index) PutIf(ctx context.Context, e store.Entry, prev []byte) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	cur, err := x.GetEntry(ctx, e.Partition, e.Sort, x.now())
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		if prev != nil {
-			return store.ErrConflict
-		}
-	case err != nil:
+	if err := store.CheckPrev(cur, err, prev); err != nil {
 		return err
-	case prev == nil || !bytes.Equal(cur.Value, prev):
-		return store.ErrConflict
 	}
 	return x.top.Put(ctx, e)
 }

@@ -11,9 +11,7 @@
 package writeback
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -108,15 +106,8 @@ func (x *Index) PutIf(ctx context.Context, e store.Entry, prev []byte) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	cur, err := x.get(ctx, e.Partition, e.Sort, x.opt.Now())
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		if prev != nil {
-			return store.ErrConflict
-		}
-	case err != nil:
+	if err := store.CheckPrev(cur, err, prev); err != nil {
 		return err
-	case prev == nil || !bytes.Equal(cur.Value, prev):
-		return store.ErrConflict
 	}
 	return x.set(ctx, slot{entry: e.Clone()})
 }
