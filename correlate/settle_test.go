@@ -160,3 +160,33 @@ func TestDeferredFailureHoldsBackNothingElse(t *testing.T) {
 		t.Error("the failed correlation is no longer pending")
 	}
 }
+
+// TestDeferredArchivesWhenAllContributorsAreResolved: once every finding
+// of an open correlation is resolved, the next Settle re-emits it
+// ARCHIVED, once.
+func TestDeferredArchivesWhenAllContributorsAreResolved(t *testing.T) {
+	base := time.Now().UTC().Truncate(time.Second)
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			e := New(builtins(t), b.open(t), Options{Now: fixed(base), Defer: true})
+			seen := at(base.Add(-time.Hour))
+			observeDeferred(t, e, fixture(t, fMacie, seen), fixture(t, fExfil, seen))
+			if rs := settle(t, e); len(rs) != 1 || rs[0].Archived {
+				t.Fatalf("first Settle: %+v, want one open correlation", rs)
+			}
+			archived := with(at(base.Add(-time.Minute)), map[string]any{"RecordState": "ARCHIVED"})
+			observeDeferred(t, e, fixture(t, fMacie, archived))
+			if rs := settle(t, e); len(rs) != 0 {
+				t.Errorf("one contributor resolved: %+v, want no change yet", rs)
+			}
+			observeDeferred(t, e, fixture(t, fExfil, archived))
+			rs := settle(t, e)
+			if len(rs) != 1 || !rs[0].Archived || !strings.Contains(string(rs[0].Finding), `"RecordState":"ARCHIVED"`) {
+				t.Fatalf("all resolved: %+v, want the correlated finding ARCHIVED", rs)
+			}
+			if rs := settle(t, e); len(rs) != 0 {
+				t.Errorf("archived twice: %+v", rs)
+			}
+		})
+	}
+}
