@@ -47,21 +47,24 @@ func (p *Pipeline) correlate(ctx context.Context, f *asff.Finding) []Decision {
 	if err != nil {
 		out = append(out, newDecision(f, "", DecisionError, "correlate: "+err.Error()))
 	}
+	importErr := p.importAll(ctx, results)
 	for _, r := range results {
-		out = append(out, p.correlated(ctx, r)...)
+		out = append(out, p.correlated(ctx, r, importErr, "emitted again on the next observation")...)
 	}
 	return out
 }
 
-// settle turns the correlations the correlator deferred into decisions.
+// settle turns the correlations the correlator deferred into decisions,
+// importing their findings together (in batches of at most 100).
 func (p *Pipeline) settle(ctx context.Context) []Decision {
 	if p.opt.Correlator == nil {
 		return nil
 	}
 	results, err := p.opt.Correlator.Settle(ctx)
+	importErr := p.importAll(ctx, results)
 	var out []Decision
 	for _, r := range results {
-		out = append(out, p.correlated(ctx, r)...)
+		out = append(out, p.correlated(ctx, r, importErr, "emitted again by the next run")...)
 	}
 	if err != nil {
 		out = append(out, Decision{Decision: DecisionError, Channels: []string{},
@@ -70,7 +73,23 @@ func (p *Pipeline) settle(ctx context.Context) []Decision {
 	return out
 }
 
-func (p *Pipeline) correlated(ctx context.Context, r correlate.Result) []Decision {
+// importAll puts the results' findings into the sink, in one call.
+func (p *Pipeline) importAll(ctx context.Context, results []correlate.Result) error {
+	if p.opt.Sink == nil || len(results) == 0 {
+		return nil
+	}
+	docs := make([][]byte, len(results))
+	for i, r := range results {
+		docs[i] = r.Finding
+	}
+	return p.opt.Sink.Put(ctx, docs)
+}
+
+// correlated is the decision on one correlated finding, which importErr
+// says whether the sink took (with the others imported alongside it), and
+// the alerts on it. One not imported is rolled back, to be emitted again
+// (when says when).
+func (p *Pipeline) correlated(ctx context.Context, r correlate.Result, importErr error, when string) []Decision {
 	cf, err := asff.DecodeFinding(r.Finding)
 	if err != nil {
 		return []Decision{{Rule: r.Rule, Decision: DecisionError, Resource: r.Resource, Channels: []string{},
@@ -81,15 +100,13 @@ func (p *Pipeline) correlated(ctx context.Context, r correlate.Result) []Decisio
 	for _, c := range r.Contributing {
 		d.Contributing = append(d.Contributing, c.ID)
 	}
-	if p.opt.Sink != nil {
-		if err := p.opt.Sink.Put(ctx, [][]byte{r.Finding}); err != nil {
-			if rerr := p.opt.Correlator.Rollback(ctx, r); rerr != nil {
-				p.log.Error("roll back correlation state", "rule", r.Rule, "resource", r.Resource, "err", rerr)
-			}
-			d.Decision = DecisionError
-			d.Reason = "import correlated finding: " + err.Error() + "; emitted again on the next observation"
-			return []Decision{d}
+	if importErr != nil {
+		if rerr := p.opt.Correlator.Rollback(ctx, r); rerr != nil {
+			p.log.Error("roll back correlation state", "rule", r.Rule, "resource", r.Resource, "err", rerr)
 		}
+		d.Decision = DecisionError
+		d.Reason = "import correlated finding: " + importErr.Error() + "; " + when
+		return []Decision{d}
 	}
 	return append([]Decision{d}, p.alert(ctx, cf)...)
 }

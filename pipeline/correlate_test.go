@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -123,5 +124,59 @@ func TestBurstOnOneResourceGivesOneCorrelation(t *testing.T) {
 	}
 	if again, _ := runAll(t, p, fs...); strings.Contains(decisions(again), DecisionCorrelate) {
 		t.Errorf("the same findings again: %s, want no correlation", decisions(again))
+	}
+}
+
+// sinkRecorder records the findings of each Put, failing while fail is set.
+type sinkRecorder struct {
+	mu   sync.Mutex
+	puts [][][]byte
+	fail bool
+}
+
+func (s *sinkRecorder) Put(_ context.Context, findings [][]byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail {
+		return errors.New("throttled")
+	}
+	s.puts = append(s.puts, findings)
+	return nil
+}
+
+// onBucket re-homes a fixture finding on another bucket, with its own Id.
+func onBucket(f *asff.Finding, bucket string) *asff.Finding {
+	c := *f
+	c.ID = f.ID + "-" + bucket
+	c.Resources = []asff.Resource{{Type: "AwsS3Bucket", ID: "arn:aws:s3:::" + bucket}}
+	return &c
+}
+
+// TestSettledCorrelationsAreImportedTogether: the correlations a run
+// settles go to Security Hub in one import; when it fails, every one is
+// an error and the next run imports them all.
+func TestSettledCorrelationsAreImportedTogether(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	st := openStore(t)
+	sink := &sinkRecorder{fail: true}
+	p, err := New(Options{Rules: []Rule{{Name: "all", Filter: &filter.Filters{}}}, Store: st, Sink: sink,
+		Correlator: correlator(t, writeback.New(st, writeback.Options{}), now), Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	macie := readFinding(t, "macie-sensitive-data-personal.json", now.Add(-time.Hour))
+	exfil := readFinding(t, "guardduty-s3-exfiltration-anomalous.json", now.Add(-time.Hour))
+	var fs []*asff.Finding
+	for _, b := range []string{"bucket-one", "bucket-two"} {
+		fs = append(fs, onBucket(macie, b), onBucket(exfil, b))
+	}
+	ds, _ := runAll(t, p, fs...)
+	if got := decisions(ds); strings.Count(got, DecisionError) != 2 || strings.Contains(got, DecisionCorrelate) {
+		t.Fatalf("failed import: %s, want two errors", got)
+	}
+	sink.fail = false
+	ds, _ = runAll(t, p) // nothing new: the next run retries
+	if n := strings.Count(decisions(ds), DecisionCorrelate); n != 2 || len(sink.puts) != 1 || len(sink.puts[0]) != 2 {
+		t.Errorf("next run: %d correlate decisions, %d imports; want 2 correlations in 1 import", n, len(sink.puts))
 	}
 }
