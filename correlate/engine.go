@@ -42,8 +42,10 @@ type Options struct {
 // with a conditional put, so one state change is emitted once.
 type Engine struct {
 	rules []*Rule
-	idx   store.Index
-	opt   Options
+	// byName finds a rule by name (pending entries and states name it).
+	byName map[string]*Rule
+	idx    store.Index
+	opt    Options
 	// types are the resource types some condition is on (join or via).
 	types map[string]bool
 	// relationWindow is the longest window of rules with via conditions;
@@ -96,12 +98,13 @@ func New(rules []*Rule, idx store.Index, opt Options) *Engine {
 	if opt.Partition == "" {
 		opt.Partition = "aws"
 	}
-	e := &Engine{rules: rules, idx: idx, opt: opt, types: map[string]bool{}, pending: map[string]bool{}}
+	e := &Engine{rules: rules, idx: idx, opt: opt, types: map[string]bool{}, byName: map[string]*Rule{}, pending: map[string]bool{}}
 	if opt.Defer {
 		e.known = &known{m: map[knownKey]current{}}
 	}
 	all := false
 	for _, r := range rules {
+		e.byName[r.Name] = r
 		e.types[r.Join] = true
 		e.maxWindow = max(e.maxWindow, r.Window)
 		for _, c := range r.Conditions {
@@ -269,14 +272,10 @@ func (e *Engine) withRetries(ctx context.Context, targets []target, kept, touche
 			return nil, fmt.Errorf("read correlation state %s: %w", partState+k, err)
 		}
 		for _, ent := range entries {
-			if !rolledBack(ent.Value) {
-				continue
-			}
-			for _, r := range e.rules {
-				if r.Name == ent.Sort && r.Join == ref.Type && !slices.Contains(targets, target{r, ref}) {
-					targets = append(targets, target{r, ref})
-					added = true
-				}
+			r := e.byName[ent.Sort]
+			if rolledBack(ent.Value) && r != nil && r.Join == ref.Type && !slices.Contains(targets, target{r, ref}) {
+				targets = append(targets, target{r, ref})
+				added = true
 			}
 		}
 	}

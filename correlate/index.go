@@ -178,7 +178,7 @@ func sameButSeen(a, b *indexed) bool {
 
 // entry reads a finding's entry on a resource, from what this run already
 // knows of it when it can (see known). An entry that does not decode reads
-// as none, so it is rewritten.
+// as there but unlike any finding, so it is replaced (or deleted).
 func (e *Engine) entry(ctx context.Context, part, key string, now time.Time) (current, error) {
 	if c, hit := e.known.get(part, key, now); hit {
 		return c, nil
@@ -221,7 +221,7 @@ func (k *known) get(part, sort string, now time.Time) (current, bool) {
 	k.mu.Lock()
 	c, hit := k.m[knownKey{part, sort}]
 	k.mu.Unlock()
-	if c.x != nil && !(c.expires.IsZero() || c.expires.After(now)) {
+	if c.x != nil && !(store.Entry{ExpiresAt: c.expires}).Live(now) {
 		c = current{} // expired since
 	}
 	return c, hit

@@ -79,7 +79,7 @@ func mayRelate(f *asff.Finding) bool {
 		case typeInstance, typeSecurityGroup, "AwsEc2NetworkInterface":
 			return true
 		case typeBucket, "AwsS3Object", "AwsIamAccessKey", "AwsIamRole", "AwsIamUser", "AwsAccount":
-			continue // (types whose ids refOf never reads as an instance or group)
+			continue // (their ids are ARNs or names, never instance or group ids)
 		}
 		if _, ok := ec2ID(r.ID, "i-", "instance/"); ok {
 			return true

@@ -201,7 +201,10 @@ func hasPrefixFold(s, prefix string) bool {
 }
 
 func hasSuffixFold(s, suffix string) bool {
-	if len(s) < len(suffix) || len(suffix) == 0 || lower(s[len(s)-1]) != lower(suffix[len(suffix)-1]) {
+	if len(suffix) == 0 {
+		return true
+	}
+	if len(s) < len(suffix) || lower(s[len(s)-1]) != lower(suffix[len(suffix)-1]) {
 		return false // (the common case, decided without EqualFold)
 	}
 	return strings.EqualFold(s[len(s)-len(suffix):], suffix)

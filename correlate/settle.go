@@ -28,10 +28,10 @@ func (e *Engine) postpone(ctx context.Context, targets []target, now time.Time) 
 	for _, t := range targets {
 		k := pendingKey(t.rule.Name, t.res)
 		e.mu.Lock()
-		known := e.pending[k]
+		queued := e.pending[k]
 		e.pending[k] = true
 		e.mu.Unlock()
-		if known {
+		if queued {
 			continue
 		}
 		if err := e.markPending(ctx, t.rule, t.res, now); err != nil {
@@ -74,16 +74,12 @@ func (e *Engine) Settle(ctx context.Context) ([]Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read pending correlations: %w", err)
 	}
-	byName := map[string]*Rule{}
-	for _, r := range e.rules {
-		byName[r.Name] = r
-	}
 	var targets []target
 	var stale []string
 	for _, ent := range entries {
 		var res Ref
 		rule, _, _ := strings.Cut(ent.Sort, "|") // rule names have no "|"
-		r := byName[rule]
+		r := e.byName[rule]
 		if r == nil || json.Unmarshal(ent.Value, &res) != nil {
 			stale = append(stale, ent.Sort) // a rule since removed, or unreadable
 			continue

@@ -290,13 +290,9 @@ func (e *Engine) Rollback(ctx context.Context, r Result) error {
 	if err != nil {
 		return fmt.Errorf("roll back correlation state %s: %w", c.part, err)
 	}
-	if e.opt.Defer {
+	if rule := e.byName[c.sort]; e.opt.Defer && rule != nil {
 		// Due again at the next Settle, even if nothing is observed.
-		for _, rule := range e.rules {
-			if rule.Name == c.sort {
-				return e.markPending(ctx, rule, c.res, e.opt.Now())
-			}
-		}
+		return e.markPending(ctx, rule, c.res, e.opt.Now())
 	}
 	return nil
 }
