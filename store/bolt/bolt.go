@@ -52,6 +52,10 @@ type Options struct {
 	// NoSync skips the fsync after each commit: faster, but a crash may
 	// lose recent notifications' records. For tests and benchmarks.
 	NoSync bool
+	// ReadOnly opens the file without writing to it, ever: no layout is
+	// created, no expired entry purged, no claim taken over; every write
+	// fails. A dry run reads its state this way (through store/scratch).
+	ReadOnly bool
 	// Now is the backend's clock, used where the contract takes no now
 	// (claim expiry in Get, liveness in PutIf); nil means time.Now. Replays
 	// with a fixed clock pass theirs so expiry agrees with their decisions.
@@ -60,11 +64,16 @@ type Options struct {
 
 // Store is a store.Store in one bbolt file. It is safe for concurrent use.
 type Store struct {
-	db      *bbolt.DB
-	path    string
-	commits groupCommit
-	wallNow func() time.Time
+	db       *bbolt.DB
+	path     string
+	commits  groupCommit
+	wallNow  func() time.Time
+	readOnly bool
+	tookOver int
 }
+
+// ErrReadOnly is returned by every write to a store opened ReadOnly.
+var ErrReadOnly = errors.New("state file opened read-only")
 
 var _ store.Store = (*Store)(nil)
 
@@ -78,6 +87,7 @@ func Open(path string, opts Options) (*Store, error) {
 		Timeout:      timeout,
 		NoSync:       opts.NoSync,
 		FreelistType: bbolt.FreelistMapType,
+		ReadOnly:     opts.ReadOnly,
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open state file %s: %w (gave up after %s; only one process may use a bolt store at a time)", path, ErrLocked, timeout)
@@ -85,15 +95,58 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open state file %s: %w", path, err)
 	}
-	if err := db.Update(initLayout); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("open state file %s: %w", path, err)
-	}
 	now := opts.Now
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{db: db, path: path, commits: groupCommit{db: db}, wallNow: now}, nil
+	s := &Store{db: db, path: path, commits: groupCommit{db: db}, wallNow: now, readOnly: opts.ReadOnly}
+	if err := s.init(); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open state file %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// init checks the layout (creating it in a new file) and, unless
+// read-only, takes over the claims a dead process left.
+func (s *Store) init() error {
+	if s.readOnly {
+		return s.db.View(checkLayout)
+	}
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		if err := initLayout(tx); err != nil {
+			return err
+		}
+		n, err := takeOver(tx.Bucket(bucketDedup))
+		s.tookOver = n
+		return err
+	})
+}
+
+// TookOver is how many claims Open found and dropped. bbolt lets one
+// process at a time hold the file, so every claim in it when it is opened
+// was left by a process that died between claiming and settling: its
+// notification may or may not have reached the channel. Dropping the claim
+// lets the next occurrence of the finding (a rerun, the daemon's next poll
+// from its last checkpoint) deliver it at once instead of waiting out the
+// lease: at least once, never lost.
+func (s *Store) TookOver() int { return s.tookOver }
+
+// checkLayout checks, in a read-only file, what initLayout would create.
+func checkLayout(tx *bbolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return fmt.Errorf("%w: no format version; not a hubtriage state file", ErrFormat)
+	}
+	if v := meta.Get(keyFormat); string(v) != formatVersion {
+		return fmt.Errorf("%w: format version %q, this build reads %q", ErrFormat, v, formatVersion)
+	}
+	for _, name := range [][]byte{bucketDedup, bucketIndex} {
+		if tx.Bucket(name) == nil {
+			return fmt.Errorf("%w: no bucket %q", ErrFormat, name)
+		}
+	}
+	return nil
 }
 
 // initLayout creates the buckets of a new file, or checks that an existing
@@ -139,6 +192,9 @@ func (s *Store) Close() error {
 // write runs fn in a write transaction shared with concurrent writes; see
 // groupCommit.run for what fn must respect.
 func (s *Store) write(fn func(*bbolt.Tx) error) error {
+	if s.readOnly {
+		return ErrReadOnly
+	}
 	return s.commits.run(fn)
 }
 

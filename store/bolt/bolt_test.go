@@ -78,9 +78,17 @@ func TestReopenPersists(t *testing.T) {
 	if _, err := s.Claim(ctx, "k", store.Meta{}, now.Add(time.Minute), time.Hour, time.Minute); !errors.Is(err, store.ErrDuplicate) {
 		t.Fatalf("claim after reopen = %v, want ErrDuplicate", err)
 	}
-	// A claim survives the restart: the same token still confirms.
-	if err := s.Confirm(ctx, pending, now); err != nil {
-		t.Fatalf("confirm a claim made before reopening: %v", err)
+	// A claim found at Open was left by a process that is gone (bbolt lets
+	// one process hold the file): it is taken over at once, so the
+	// notification is delivered by the next run instead of after the lease.
+	if s.TookOver() != 1 {
+		t.Fatalf("TookOver() = %d, want 1", s.TookOver())
+	}
+	if err := s.Confirm(ctx, pending, now); !errors.Is(err, store.ErrClaimLost) {
+		t.Fatalf("confirm a claim made before reopening = %v, want ErrClaimLost", err)
+	}
+	if c, err := s.Claim(ctx, "pending", store.Meta{}, now, time.Hour, time.Minute); err != nil || c.Kind != store.KindNew {
+		t.Fatalf("claim of a taken-over key within its lease = %+v, %v; want a new claim", c, err)
 	}
 	got, err := s.GetEntry(ctx, "p", "s", now)
 	if err != nil || string(got.Value) != "v" || !got.ExpiresAt.Equal(entry.ExpiresAt) {
@@ -275,5 +283,55 @@ func TestEntriesDropsExpired(t *testing.T) {
 	}
 	if n, err := s.Purge(ctx, now); err != nil || n != 0 {
 		t.Fatalf("Purge after Entries = %d, %v; want 0 left to purge", n, err)
+	}
+}
+
+// TestReadOnlyWritesNothing: a store opened ReadOnly reads what is there
+// and leaves the file byte for byte as it was, even when its reads meet
+// expired entries (which a writable store purges as it reads) or claims.
+func TestReadOnlyWritesNothing(t *testing.T) {
+	ctx := context.Background()
+	s, path := openTemp(t)
+	now := time.Now().UTC()
+	put := func(sort string, exp time.Time) {
+		if err := s.Put(ctx, store.Entry{Partition: "p", Sort: sort, Value: []byte(sort), ExpiresAt: exp}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("expired", now.Add(-time.Hour))
+	put("live", now.Add(time.Hour))
+	if _, err := s.Claim(ctx, "held", store.Meta{}, now, time.Hour, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro, err := bolt.Open(path, bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := ro.Entries(ctx, "p", now)
+	if err != nil || len(es) != 1 || es[0].Sort != "live" {
+		t.Fatalf("Entries = %+v, %v; want the live entry", es, err)
+	}
+	if err := ro.Put(ctx, store.Entry{Partition: "p", Sort: "x"}); !errors.Is(err, bolt.ErrReadOnly) {
+		t.Fatalf("Put on a read-only store = %v, want ErrReadOnly", err)
+	}
+	if _, err := ro.Claim(ctx, "k", store.Meta{}, now, time.Hour, time.Hour); !errors.Is(err, bolt.ErrReadOnly) {
+		t.Fatalf("Claim on a read-only store = %v, want ErrReadOnly", err)
+	}
+	if err := ro.Close(); err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, after) {
+		t.Fatal("a read-only store changed the state file")
 	}
 }

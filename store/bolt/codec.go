@@ -144,16 +144,16 @@ func decodeEnum[T any](d *decoder, codes []T) T {
 // encodeItem encodes a dedup item.
 func encodeItem(it item) []byte {
 	e := make(encoder, 0, 256)
-	enum(&e, statusCodes, it.rec.Status)
-	e.meta(it.rec.Meta)
-	e.time(it.rec.FirstNotifiedAt)
-	e.time(it.rec.LastNotifiedAt)
-	e.time(it.rec.ResolvedAt)
-	e.uvarint(uint64(it.rec.Notifications))
-	e.str(it.token)
-	enum(&e, kindCodes, it.kind)
-	e.time(it.leaseUntil)
-	e.meta(it.pending)
+	enum(&e, statusCodes, it.Rec.Status)
+	e.meta(it.Rec.Meta)
+	e.time(it.Rec.FirstNotifiedAt)
+	e.time(it.Rec.LastNotifiedAt)
+	e.time(it.Rec.ResolvedAt)
+	e.uvarint(uint64(it.Rec.Notifications))
+	e.str(it.Token)
+	enum(&e, kindCodes, it.Kind)
+	e.time(it.LeaseUntil)
+	e.meta(it.Pending)
 	return e
 }
 
@@ -161,17 +161,17 @@ func encodeItem(it item) []byte {
 func decodeItem(key string, b []byte) (item, error) {
 	d := decoder{b: b}
 	var it item
-	it.rec.Key = key
-	it.rec.Status = decodeEnum(&d, statusCodes)
-	it.rec.Meta = d.meta()
-	it.rec.FirstNotifiedAt = d.time()
-	it.rec.LastNotifiedAt = d.time()
-	it.rec.ResolvedAt = d.time()
-	it.rec.Notifications = int(d.uvarint())
-	it.token = d.str()
-	it.kind = decodeEnum(&d, kindCodes)
-	it.leaseUntil = d.time()
-	it.pending = d.meta()
+	it.Rec.Key = key
+	it.Rec.Status = decodeEnum(&d, statusCodes)
+	it.Rec.Meta = d.meta()
+	it.Rec.FirstNotifiedAt = d.time()
+	it.Rec.LastNotifiedAt = d.time()
+	it.Rec.ResolvedAt = d.time()
+	it.Rec.Notifications = int(d.uvarint())
+	it.Token = d.str()
+	it.Kind = decodeEnum(&d, kindCodes)
+	it.LeaseUntil = d.time()
+	it.Pending = d.meta()
 	if d.err == nil && len(d.b) > 0 {
 		d.err = fmt.Errorf("%d trailing bytes", len(d.b))
 	}

@@ -12,27 +12,27 @@ import (
 func sampleItems() []item {
 	t0 := time.Date(2025, 3, 1, 12, 30, 15, 123456789, time.UTC)
 	return []item{
-		{rec: store.Record{Key: "k"}}, // unsettled, no claim
+		{Rec: store.Record{Key: "k"}}, // unsettled, no claim
 		{
-			rec: store.Record{Key: "rule/email/arn:aws:securityhub:eu-west-1:1:finding/ü", Status: store.StatusNotified,
+			Rec: store.Record{Key: "rule/email/arn:aws:securityhub:eu-west-1:1:finding/ü", Status: store.StatusNotified,
 				Meta:            store.Meta{FindingID: "f", ProductArn: "p", Rule: "règle", Channel: "email"},
 				FirstNotifiedAt: t0, LastNotifiedAt: t0.Add(48 * time.Hour), Notifications: 300},
-			token: "0123456789abcdef", kind: store.KindRenotify, leaseUntil: t0.Add(49 * time.Hour),
-			pending: store.Meta{FindingID: "f2", Rule: "r2"},
+			Token: "0123456789abcdef", Kind: store.KindRenotify, LeaseUntil: t0.Add(49 * time.Hour),
+			Pending: store.Meta{FindingID: "f2", Rule: "r2"},
 		},
-		{rec: store.Record{Key: "epoch", Status: store.StatusResolved, FirstNotifiedAt: time.Unix(0, 0).UTC(),
+		{Rec: store.Record{Key: "epoch", Status: store.StatusResolved, FirstNotifiedAt: time.Unix(0, 0).UTC(),
 			LastNotifiedAt: time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), ResolvedAt: t0}},
 	}
 }
 
 func TestItemRoundTrip(t *testing.T) {
 	for _, want := range sampleItems() {
-		got, err := decodeItem(want.rec.Key, encodeItem(want))
+		got, err := decodeItem(want.Rec.Key, encodeItem(want))
 		if err != nil {
-			t.Fatalf("decode %q: %v", want.rec.Key, err)
+			t.Fatalf("decode %q: %v", want.Rec.Key, err)
 		}
 		if !reflect.DeepEqual(got, want) {
-			t.Fatalf("round trip of %q:\n got %+v\nwant %+v", want.rec.Key, got, want)
+			t.Fatalf("round trip of %q:\n got %+v\nwant %+v", want.Rec.Key, got, want)
 		}
 	}
 }

@@ -52,10 +52,10 @@ func (s *Store) Get(ctx context.Context, key string) (store.Record, error) {
 	switch {
 	case err != nil:
 		return store.Record{}, s.fail(fmt.Sprintf("get %q", key), err)
-	case !ok || !it.settled():
+	case !ok || !it.Settled():
 		return store.Record{}, store.ErrNotFound
 	}
-	return it.record(s.wallNow()), nil
+	return it.Record(key, s.wallNow()), nil
 }
 
 // Claim grants the right to send one notification for key; see store.Dedup.
@@ -80,7 +80,7 @@ func (s *Store) Claim(ctx context.Context, key string, meta store.Meta, now time
 		if err != nil {
 			return err
 		}
-		c, outcome = it.claim(key, token, meta, now, window, lease)
+		c, outcome = it.Claim(key, token, meta, now, window, lease)
 		if outcome != nil {
 			return nil
 		}
@@ -102,7 +102,7 @@ func (s *Store) refused(key string, now time.Time, window time.Duration) error {
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		it, _, err := load(tx, key)
 		if err == nil {
-			_, outcome = it.claim(key, "", store.Meta{}, now, window, time.Nanosecond)
+			_, outcome = it.Claim(key, "", store.Meta{}, now, window, time.Nanosecond)
 		}
 		return err
 	})
@@ -120,11 +120,11 @@ func (s *Store) Confirm(ctx context.Context, c store.Claim, now time.Time) error
 	var lost bool
 	err := s.write(func(tx *bbolt.Tx) error {
 		it, ok, err := load(tx, c.Key)
-		lost = !ok || !it.holds(c.Token)
+		lost = !ok || !it.Holds(c.Token)
 		if err != nil || lost {
 			return err
 		}
-		it.confirm(now)
+		it.Confirm(now)
 		return save(tx, c.Key, it)
 	})
 	switch {
@@ -143,13 +143,13 @@ func (s *Store) Release(ctx context.Context, c store.Claim) error {
 	}
 	err := s.write(func(tx *bbolt.Tx) error {
 		it, ok, err := load(tx, c.Key)
-		if err != nil || !ok || !it.holds(c.Token) {
+		if err != nil || !ok || !it.Holds(c.Token) {
 			return err
 		}
-		if !it.settled() {
+		if !it.Settled() {
 			return drop(tx, c.Key)
 		}
-		it.dropClaim()
+		it.DropClaim()
 		return save(tx, c.Key, it)
 	})
 	if err != nil {
@@ -174,7 +174,7 @@ func (s *Store) Resolve(ctx context.Context, key string, now time.Time) (bool, e
 	err = s.write(func(tx *bbolt.Tx) error {
 		it, ok, err := load(tx, key)
 		was = false
-		if err != nil || !ok || !it.resolve(now) {
+		if err != nil || !ok || !it.Resolve(now) {
 			return err
 		}
 		was = true
@@ -243,8 +243,8 @@ func (s *Store) recordsPage(after []byte) (page []store.Record, last []byte, err
 			if err != nil {
 				return err
 			}
-			if it.settled() {
-				page = append(page, it.record(wall))
+			if it.Settled() {
+				page = append(page, it.Record(string(k), wall))
 			}
 			last = bytes.Clone(k)
 		}

@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -16,6 +17,9 @@ import (
 func (s *Store) Purge(ctx context.Context, now time.Time) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
+	}
+	if s.readOnly {
+		return 0, ErrReadOnly
 	}
 	var n int
 	err := s.db.Update(func(tx *bbolt.Tx) error {
@@ -72,10 +76,39 @@ func abandonedClaims(b *bbolt.Bucket, now time.Time) ([][]byte, error) {
 		if err != nil {
 			return err
 		}
-		if !it.settled() && !now.Before(it.leaseUntil) {
+		if !it.Settled() && !now.Before(it.LeaseUntil) {
 			keys = append(keys, append([]byte{}, k...))
 		}
 		return nil
 	})
 	return keys, err
+}
+
+// takeOver drops every claim in b (see Store.TookOver) and returns how many.
+func takeOver(b *bbolt.Bucket) (int, error) {
+	var held []item
+	var keys [][]byte
+	err := b.ForEach(func(k, v []byte) error {
+		it, err := decodeItem(string(k), v)
+		if err == nil && it.Token != "" {
+			held, keys = append(held, it), append(keys, bytes.Clone(k))
+		}
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	for i := range held {
+		var err error
+		if held[i].Settled() {
+			held[i].DropClaim()
+			err = save(b.Tx(), string(keys[i]), held[i])
+		} else {
+			err = b.Delete(keys[i])
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	return len(held), nil
 }

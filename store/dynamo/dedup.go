@@ -115,10 +115,9 @@ func (s *Store) tryClaim(ctx context.Context, key string, meta store.Meta, token
 		// An attempt the SDK retried had succeeded: the claim is ours and,
 		// since a claim leaves the settled fields alone, so is its kind.
 		return grant(key, token, st), false, nil
-	case st.settled && st.rec.Status == store.StatusNotified && now.Sub(st.rec.LastNotifiedAt) < window:
-		return store.Claim{}, false, fmt.Errorf("claim %q: %w", key, store.ErrDuplicate)
-	case st.claimedAt(now):
-		return store.Claim{}, false, fmt.Errorf("claim %q: %w", key, store.ErrInFlight)
+	}
+	if _, err := store.Decide(st.rec, st.claimedAt(now), now, window); err != nil {
+		return store.Claim{}, false, fmt.Errorf("claim %q: %w", key, err)
 	}
 	return store.Claim{}, true, nil
 }

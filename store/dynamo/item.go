@@ -194,16 +194,11 @@ func (st recordState) claimedAt(now time.Time) bool {
 	return st.token != "" && st.claimExpires.After(now)
 }
 
-// kind is the claim kind st's settled state grants.
+// kind is the claim kind st's settled state grants, by store.Decide (a
+// zero window refuses nothing).
 func (st recordState) kind() store.Kind {
-	switch {
-	case !st.settled:
-		return store.KindNew
-	case st.rec.Status == store.StatusResolved:
-		return store.KindRecurrence
-	default:
-		return store.KindRenotify
-	}
+	k, _ := store.Decide(st.rec, false, st.rec.LastNotifiedAt, 0)
+	return k
 }
 
 // encodeEntry is the item storing e. An empty value is stored as no val

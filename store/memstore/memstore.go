@@ -20,7 +20,7 @@ import (
 // Store is an in-memory store.Store guarded by one mutex.
 type Store struct {
 	mu      sync.Mutex
-	items   map[string]*item
+	items   map[string]*store.Item
 	index   map[string]map[string]store.Entry
 	closed  bool
 	wallNow func() time.Time
@@ -28,23 +28,13 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// item is one dedup key: the settled record (Status "" if never notified)
-// plus the claim currently held on it, if any.
-type item struct {
-	rec        store.Record
-	token      string
-	kind       store.Kind
-	leaseUntil time.Time
-	pending    store.Meta // meta of the held claim, stored on Confirm
-}
-
 // errClosed is returned by every method after Close.
 var errClosed = errors.New("memstore: store is closed")
 
 // New returns an empty store.
 func New() *Store {
 	return &Store{
-		items:   make(map[string]*item),
+		items:   make(map[string]*store.Item),
 		index:   make(map[string]map[string]store.Entry),
 		wallNow: time.Now,
 	}
@@ -72,13 +62,8 @@ func (s *Store) lock(ctx context.Context) error {
 	return nil
 }
 
-// record is the caller's view of it: a copy with Key and Claimed filled in.
-func (s *Store) record(key string, it *item) store.Record {
-	r := it.rec
-	r.Key = key
-	r.Claimed = it.token != "" && s.wallNow().Before(it.leaseUntil)
-	return r
-}
+// record is the caller's view of it.
+func (s *Store) record(key string, it *store.Item) store.Record { return it.Record(key, s.wallNow()) }
 
 // Get returns key's settled record.
 func (s *Store) Get(ctx context.Context, key string) (store.Record, error) {
@@ -87,7 +72,7 @@ func (s *Store) Get(ctx context.Context, key string) (store.Record, error) {
 	}
 	defer s.mu.Unlock()
 	it, ok := s.items[key]
-	if !ok || it.rec.Status == "" {
+	if !ok || !it.Settled() {
 		return store.Record{}, store.ErrNotFound
 	}
 	return s.record(key, it), nil
@@ -107,23 +92,12 @@ func (s *Store) Claim(ctx context.Context, key string, meta store.Meta, now time
 	defer s.mu.Unlock()
 	it, ok := s.items[key]
 	if !ok {
-		it = &item{}
+		it = &store.Item{}
 	}
-	if it.rec.Status == store.StatusNotified && now.Sub(it.rec.LastNotifiedAt) < window {
-		return store.Claim{}, store.ErrDuplicate
+	c, err := it.Claim(key, newToken(), meta, now, window, lease)
+	if err != nil {
+		return store.Claim{}, err
 	}
-	if it.token != "" && now.Before(it.leaseUntil) {
-		return store.Claim{}, store.ErrInFlight
-	}
-	c := store.Claim{Key: key, Token: newToken(), Kind: store.KindNew}
-	switch it.rec.Status {
-	case store.StatusNotified:
-		c.Kind, c.Prev = store.KindRenotify, s.record(key, it)
-	case store.StatusResolved:
-		c.Kind, c.Prev = store.KindRecurrence, s.record(key, it)
-	}
-	c.Prev.Claimed = false
-	it.token, it.kind, it.leaseUntil, it.pending = c.Token, c.Kind, now.Add(lease), meta
 	s.items[key] = it
 	return c, nil
 }
@@ -135,15 +109,10 @@ func (s *Store) Confirm(ctx context.Context, c store.Claim, now time.Time) error
 	}
 	defer s.mu.Unlock()
 	it, ok := s.items[c.Key]
-	if !ok || it.token == "" || it.token != c.Token {
+	if !ok || !it.Holds(c.Token) {
 		return store.ErrClaimLost
 	}
-	if it.kind != store.KindRenotify || it.rec.Status == "" {
-		it.rec.FirstNotifiedAt, it.rec.Notifications = now, 0
-	}
-	it.rec.Status, it.rec.LastNotifiedAt, it.rec.Meta = store.StatusNotified, now, it.pending
-	it.rec.Notifications++
-	it.token, it.kind, it.leaseUntil, it.pending = "", "", time.Time{}, store.Meta{}
+	it.Confirm(now)
 	return nil
 }
 
@@ -154,14 +123,14 @@ func (s *Store) Release(ctx context.Context, c store.Claim) error {
 	}
 	defer s.mu.Unlock()
 	it, ok := s.items[c.Key]
-	if !ok || it.token == "" || it.token != c.Token {
+	if !ok || !it.Holds(c.Token) {
 		return nil
 	}
-	if it.rec.Status == "" {
+	if !it.Settled() {
 		delete(s.items, c.Key)
 		return nil
 	}
-	it.token, it.kind, it.leaseUntil, it.pending = "", "", time.Time{}, store.Meta{}
+	it.DropClaim()
 	return nil
 }
 
@@ -172,11 +141,7 @@ func (s *Store) Resolve(ctx context.Context, key string, now time.Time) (bool, e
 	}
 	defer s.mu.Unlock()
 	it, ok := s.items[key]
-	if !ok || it.rec.Status != store.StatusNotified {
-		return false, nil
-	}
-	it.rec.Status, it.rec.ResolvedAt = store.StatusResolved, now
-	return true, nil
+	return ok && it.Resolve(now), nil
 }
 
 // Forget deletes key, claim and all.
@@ -197,7 +162,7 @@ func (s *Store) Records(ctx context.Context, fn func(store.Record) error) error 
 	}
 	recs := make([]store.Record, 0, len(s.items))
 	for k, it := range s.items {
-		if it.rec.Status != "" {
+		if it.Settled() {
 			recs = append(recs, s.record(k, it))
 		}
 	}

@@ -1,0 +1,16 @@
+package scratch_test
+
+import (
+	"testing"
+
+	"hubtriage/store"
+	"hubtriage/store/memstore"
+	"hubtriage/store/scratch"
+	"hubtriage/store/storetest"
+)
+
+// TestContract runs the store contract suite against a scratch layer over
+// an empty store.
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return scratch.New(memstore.New(), nil) })
+}
