@@ -48,12 +48,15 @@ func Open(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := OpenStore(ctx, cfg, opt.StatePath, opt.Now)
+	st, err := openStore(ctx, cfg, opt)
 	if err != nil {
 		return nil, err
 	}
 	popt := pipelineOptions(cfg, st, channels, opt)
-	corr, err := buildCorrelation(ctx, cfg, st, opt)
+	if opt.DryRun {
+		popt = pipeline.DryRun(popt)
+	}
+	corr, err := buildCorrelation(ctx, cfg, popt.Store, opt)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -61,20 +64,22 @@ func Open(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 	popt.Correlator, popt.Sink = corr.engine, corr.sink
 	p, err := pipeline.New(popt)
 	if err != nil {
-		corr.cleanup()
 		st.Close()
 		return nil, err
 	}
-	return &App{Config: cfg, Store: st, Channels: channels, Pipeline: p, cleanup: corr.cleanup}, nil
+	return &App{Config: cfg, Store: st, Channels: channels, Pipeline: p}, nil
 }
 
-// Close releases the store (and a dry run's scratch files).
-func (a *App) Close() error {
-	if a.cleanup != nil {
-		a.cleanup()
+// openStore opens the configured store; a dry run opens it read-only.
+func openStore(ctx context.Context, cfg *config.Config, opt Options) (store.Store, error) {
+	if opt.DryRun {
+		return OpenStoreReadOnly(ctx, cfg, opt.StatePath, opt.Now)
 	}
-	return a.Store.Close()
+	return OpenStore(ctx, cfg, opt.StatePath, opt.Now)
 }
+
+// Close releases the store.
+func (a *App) Close() error { return a.Store.Close() }
 
 func pipelineOptions(cfg *config.Config, st store.Store, channels map[string]notify.Channel, opt Options) pipeline.Options {
 	workers := cfg.Pipeline.Workers
@@ -85,7 +90,6 @@ func pipelineOptions(cfg *config.Config, st store.Store, channels map[string]not
 		Rules:    Rules(cfg, channels),
 		Store:    st,
 		Now:      opt.Now,
-		DryRun:   opt.DryRun,
 		Lease:    time.Duration(cfg.State.Lease),
 		Workers:  workers,
 		Logger:   opt.Logger,

@@ -16,7 +16,7 @@ import (
 
 // TestFiftyGoroutinesOneEmail: 50 goroutines deliver the same finding at
 // once through the real SMTP channel and the embedded store; exactly one
-// email arrives.
+// email arrives, and no goroutine claims it was sent when it was not.
 func TestFiftyGoroutinesOneEmail(t *testing.T) {
 	srv := smtptest.Start(t)
 	cfg, err := config.Parse([]byte(`
@@ -63,8 +63,10 @@ rules: [{name: all, channels: [secops]}]
 		}()
 	}
 	wg.Wait()
-	if got := len(srv.Messages()); got != 1 || counts["notify"] != 1 || counts["duplicate"] != 49 {
-		t.Fatalf("%d emails, decisions %v; want 1 email, 1 notify, 49 duplicates", got, counts)
+	// The others met the claim in flight (pending: this run sent nothing
+	// and cannot tell whether that worker will) or its record (duplicate).
+	if got := len(srv.Messages()); got != 1 || counts["notify"] != 1 || counts["duplicate"]+counts["pending"] != 49 {
+		t.Fatalf("%d emails, decisions %v; want 1 email, 1 notify, 49 pending or duplicates", got, counts)
 	}
 }
 

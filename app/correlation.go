@@ -2,13 +2,12 @@ package app
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 
 	"hubtriage/config"
 	"hubtriage/correlate"
@@ -16,75 +15,37 @@ import (
 	"hubtriage/pipeline"
 	"hubtriage/securityhub"
 	"hubtriage/store"
-	"hubtriage/store/bolt"
-	"hubtriage/store/overlay"
-	"hubtriage/store/writeback"
 )
 
 // correlation is the built correlation stage.
 type correlation struct {
-	engine  pipeline.Correlator
-	sink    pipeline.Sink
-	cleanup func() // removes a dry run's scratch index
+	engine pipeline.Correlator
+	sink   pipeline.Sink
 }
 
 // buildCorrelation returns the correlation stage and the sink of its
-// findings (a zero correlation when it is off). A dry run correlates over
-// an overlay of the store whose writes go to a scratch file, so it sees the
-// real index and its own effects, records nothing, and stays small in
-// memory; it imports nothing, but may write to opt.CorrelationsOut. On the
-// embedded store, correlation writes go through a write-back buffer.
+// findings (a zero correlation when it is off). It is the same on every
+// backend: the engine records what each finding changes and settles once
+// per batch, and the store makes the batch durable (store.Store.Flush). A
+// dry run passes its scratch layer as st, imports nothing, but may write
+// to opt.CorrelationsOut.
 func buildCorrelation(ctx context.Context, cfg *config.Config, st store.Store, opt Options) (correlation, error) {
-	c := correlation{cleanup: func() {}}
+	var c correlation
 	if !cfg.Correlation.On() || len(cfg.Correlation.Compiled) == 0 {
 		return c, nil
 	}
-	var idx store.Index = st
-	_, embedded := st.(*bolt.Store)
-	switch {
-	case opt.DryRun:
-		scratch, cleanup, err := scratchIndex(opt.Now)
-		if err != nil {
-			return c, err
-		}
-		top := writeback.New(scratch, writeback.Options{Now: opt.Now, Scratch: true})
-		idx, c.cleanup = overlay.New(st, top, opt.Now), cleanup
-	case embedded:
-		// This process alone writes the bbolt file: correlation writes
-		// are buffered and committed together, and the pipeline flushes
-		// them before a run returns.
-		idx = writeback.New(st, writeback.Options{Now: opt.Now})
-	}
-	// One process alone writes this index: a run settles each correlation
-	// once, after its input, instead of once per finding.
-	deferred := opt.DryRun || embedded
-	c.engine = correlate.New(cfg.Correlation.Compiled, idx, correlate.Options{Now: opt.Now, Account: cfg.Correlation.Account, Defer: deferred})
+	c.engine = correlate.New(cfg.Correlation.Compiled, st, correlate.Options{Now: opt.Now, Account: cfg.Correlation.Account, Defer: true})
 	switch {
 	case opt.CorrelationsOut != nil:
 		c.sink = &fileSink{w: opt.CorrelationsOut}
 	case cfg.Correlation.Import && !opt.DryRun:
 		client, err := SecurityHubClient(ctx, cfg)
 		if err != nil {
-			c.cleanup()
 			return correlation{}, err
 		}
 		c.sink = &hubSink{client: client}
 	}
 	return c, nil
-}
-
-// scratchIndex opens a throw-away bbolt file for a dry run's index writes.
-func scratchIndex(now func() time.Time) (store.Index, func(), error) {
-	dir, err := os.MkdirTemp("", "hubtriage-dry-run-")
-	if err != nil {
-		return nil, nil, fmt.Errorf("dry-run scratch index: %w", err)
-	}
-	st, err := bolt.Open(filepath.Join(dir, "index.db"), bolt.Options{NoSync: true, Now: now})
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, nil, fmt.Errorf("dry-run scratch index: %w", err)
-	}
-	return st, func() { st.Close(); os.RemoveAll(dir) }, nil
 }
 
 // SecurityHubClient builds the Security Hub client from the securityhub section.
@@ -99,19 +60,41 @@ func SecurityHubClient(ctx context.Context, cfg *config.Config) (*securityhub.Cl
 // hubSink imports correlated findings with BatchImportFindings.
 type hubSink struct{ client *securityhub.Client }
 
-func (s *hubSink) Put(ctx context.Context, findings [][]byte) error {
+func (s *hubSink) Put(ctx context.Context, findings [][]byte) (map[int]error, error) {
 	res, err := s.client.Import(ctx, findings)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(res.Failed) == 0 {
-		return nil
+		return nil, nil
 	}
-	var why []string
+	at := make(map[string]int, len(findings))
+	for i, f := range findings {
+		at[findingID(f)] = i
+	}
+	refused := map[int]error{}
+	var unknown []string
 	for _, f := range res.Failed {
-		why = append(why, fmt.Sprintf("%s: %s %s", f.ID, f.ErrorCode, f.ErrorMessage))
+		why := fmt.Errorf("security hub rejected %s: %s %s", f.ID, f.ErrorCode, f.ErrorMessage)
+		i, ok := at[f.ID]
+		if !ok {
+			unknown = append(unknown, why.Error())
+			continue
+		}
+		refused[i] = why
 	}
-	return fmt.Errorf("security hub rejected %d findings: %s", len(res.Failed), strings.Join(why, "; "))
+	if len(unknown) > 0 {
+		// A rejection naming no finding we sent: no telling which failed.
+		return nil, errors.New(strings.Join(unknown, "; "))
+	}
+	return refused, nil
+}
+
+// findingID is the Id of an ASFF finding document ("" when it has none).
+func findingID(doc []byte) string {
+	var f struct{ Id string }
+	_ = json.Unmarshal(doc, &f)
+	return f.Id
 }
 
 // fileSink writes correlated findings as NDJSON (review, dry runs).
@@ -120,13 +103,13 @@ type fileSink struct {
 	w  io.Writer
 }
 
-func (s *fileSink) Put(_ context.Context, findings [][]byte) error {
+func (s *fileSink) Put(_ context.Context, findings [][]byte) (map[int]error, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, f := range findings {
 		if _, err := s.w.Write(append(append([]byte(nil), f...), '\n')); err != nil {
-			return fmt.Errorf("write correlated finding: %w", err)
+			return nil, fmt.Errorf("write correlated finding: %w", err)
 		}
 	}
-	return nil
+	return nil, nil
 }

@@ -2,7 +2,10 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,19 +16,35 @@ import (
 	"hubtriage/store"
 	"hubtriage/store/bolt"
 	"hubtriage/store/dynamo"
+	"hubtriage/store/memstore"
 )
 
 // OpenStore opens the configured state backend; pathOverride, when set,
 // replaces state.path for the embedded store, and now (nil: time.Now) is
 // the backend's clock, so a replay with --now judges expiry by its clock.
 func OpenStore(ctx context.Context, cfg *config.Config, pathOverride string, now func() time.Time) (store.Store, error) {
+	return openBackend(ctx, cfg, pathOverride, now, false)
+}
+
+// OpenStoreReadOnly opens the configured state backend for a dry run,
+// which reads it and never writes it: the embedded file is opened
+// read-only, and one that does not exist is read as empty without being
+// created.
+func OpenStoreReadOnly(ctx context.Context, cfg *config.Config, pathOverride string, now func() time.Time) (store.Store, error) {
+	return openBackend(ctx, cfg, pathOverride, now, true)
+}
+
+func openBackend(ctx context.Context, cfg *config.Config, pathOverride string, now func() time.Time, readOnly bool) (store.Store, error) {
 	switch cfg.State.Backend {
 	case "bolt":
 		path := cfg.State.Path
 		if pathOverride != "" {
 			path = pathOverride
 		}
-		st, err := bolt.Open(path, bolt.Options{Now: now})
+		if _, err := os.Stat(path); readOnly && errors.Is(err, fs.ErrNotExist) {
+			return memstore.New(), nil
+		}
+		st, err := bolt.Open(path, bolt.Options{Now: now, ReadOnly: readOnly})
 		if err != nil {
 			return nil, storeError("bolt", err)
 		}

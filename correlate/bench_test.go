@@ -9,7 +9,7 @@ import (
 
 	"hubtriage/asff"
 	"hubtriage/asff/asffgen"
-	"hubtriage/correlate/memindex"
+	"hubtriage/store/memstore"
 )
 
 // generated decodes n findings of the generator seeded with seed.
@@ -106,7 +106,7 @@ func BenchmarkObserveCorpus(b *testing.B) {
 			b.ReportAllocs()
 			correlated := 0
 			for b.Loop() {
-				e := New(rules, memindex.New().WithClock(clock), Options{Now: clock})
+				e := New(rules, memstore.New().WithClock(clock), Options{Now: clock})
 				for _, f := range fs {
 					rs, err := e.Observe(ctx, f)
 					if err != nil {

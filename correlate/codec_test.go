@@ -11,8 +11,8 @@ import (
 
 	json "github.com/goccy/go-json"
 
-	"hubtriage/correlate/memindex"
 	"hubtriage/store"
+	"hubtriage/store/memstore"
 )
 
 func sampleIndexed() *indexed {
@@ -77,7 +77,7 @@ func TestIndexEntriesWrittenAsJSONStillCount(t *testing.T) {
 	// CVE, indexed now, completes the rule with all four.
 	base := time.Now().UTC().Truncate(time.Second)
 	ctx := context.Background()
-	idx := memindex.New()
+	idx := memstore.New()
 	e := New(builtins(t), idx, Options{Now: fixed(base)})
 	seen := at(base.Add(-time.Hour))
 	observeAll(t, e, fixture(t, fBackdoor, seen), fixture(t, fCVE1, seen), fixture(t, fCVE2, seen))
@@ -122,7 +122,7 @@ func TestMalformedIndexEntriesAreErrors(t *testing.T) {
 	}
 	// Through the engine, the error names the partition and entry.
 	ctx := context.Background()
-	idx := memindex.New()
+	idx := memstore.New()
 	part := partFindings + typeInstance + "/" + instA
 	if err := idx.Put(ctx, store.Entry{Partition: part, Sort: "p|i", Value: val[:10]}); err != nil {
 		t.Fatal(err)
@@ -187,7 +187,7 @@ func TestStateWrittenAsJSONStillArchives(t *testing.T) {
 	seen := at(base.Add(-time.Hour))
 	var archivedFindings [][]byte
 	for _, legacy := range []bool{false, true} {
-		idx := memindex.New()
+		idx := memstore.New()
 		e := New(builtins(t), idx, Options{Now: fixed(base)})
 		if rs := observeAll(t, e, fixture(t, fMacie, seen), fixture(t, fExfil, seen)); len(rs) != 1 {
 			t.Fatalf("opening: %d results", len(rs))

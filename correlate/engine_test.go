@@ -12,7 +12,7 @@ import (
 	json "github.com/goccy/go-json"
 
 	"hubtriage/asff"
-	"hubtriage/correlate/memindex"
+	"hubtriage/store/memstore"
 )
 
 // scenario is a set of findings that make one built-in rule fire.
@@ -85,7 +85,7 @@ func TestReplayingTheSameEventsTwiceEmitsNothing(t *testing.T) {
 // opening to archiving and back.
 func TestEmitsOnlyWhenTheContributingSetChanges(t *testing.T) {
 	base := time.Now().UTC().Truncate(time.Second)
-	e := New(builtins(t), memindex.New(), Options{Now: fixed(base)})
+	e := New(builtins(t), memstore.New(), Options{Now: fixed(base)})
 	seen := at(base.Add(-time.Hour))
 	later := at(base.Add(-time.Minute))
 	steps := []struct {
@@ -221,7 +221,7 @@ func TestRollbackEmitsAgainOnTheNextObservation(t *testing.T) {
 
 func TestOwnCorrelatedFindingsAreNotCorrelatedAgain(t *testing.T) {
 	base := time.Now().UTC().Truncate(time.Second)
-	idx := newSpy(memindex.New())
+	idx := newSpy(memstore.New())
 	e := New(builtins(t), idx, Options{Now: fixed(base)})
 	rs := observeAll(t, e, scenarios[0].load(t, base)...)
 	own, err := asff.DecodeFinding(rs[0].Finding)
@@ -247,7 +247,7 @@ func TestOwnCorrelatedFindingsAreNotCorrelatedAgain(t *testing.T) {
 // RelatedFindings.
 func TestRelatedFindingsRespectTheASFFLimit(t *testing.T) {
 	base := time.Now().UTC().Truncate(time.Second)
-	e := New(builtins(t), memindex.New(), Options{Now: fixed(base)})
+	e := New(builtins(t), memstore.New(), Options{Now: fixed(base)})
 	seen := at(base.Add(-time.Hour))
 	fs := []*asff.Finding{fixture(t, fBackdoor, seen)}
 	for i := range 12 {
@@ -281,7 +281,7 @@ func TestRelatedFindingsRespectTheASFFLimit(t *testing.T) {
 func TestObserveReadsOnlyTheResourcesItTouches(t *testing.T) {
 	base := time.Now().UTC().Truncate(time.Second)
 	ctx := context.Background()
-	idx := newSpy(memindex.New())
+	idx := newSpy(memstore.New())
 	e := New(builtins(t), idx, Options{Now: fixed(base)})
 	seen := at(base.Add(-time.Hour))
 	for i := range 300 {
@@ -359,14 +359,14 @@ func TestUnknownAccountIsAnErrorNotAnInvalidFinding(t *testing.T) {
 	base := time.Now().UTC().Truncate(time.Second)
 	noAccount := map[string]any{"AwsAccountId": "", "Resources": []any{map[string]any{"Type": "AwsS3Bucket", "Id": "arn:aws:s3:::acme-customer-exports"}}}
 	fs := []*asff.Finding{fixture(t, fMacie, with(at(base), noAccount)), fixture(t, fExfil, with(at(base), noAccount))}
-	e := New(builtins(t), memindex.New(), Options{Now: fixed(base)})
+	e := New(builtins(t), memstore.New(), Options{Now: fixed(base)})
 	if _, err := e.Observe(context.Background(), fs[0]); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.Observe(context.Background(), fs[1]); err == nil || !strings.Contains(err.Error(), "AwsAccountId") {
 		t.Errorf("err = %v, want an error about AwsAccountId", err)
 	}
-	e = New(builtins(t), memindex.New(), Options{Now: fixed(base), Account: "999988887777"})
+	e = New(builtins(t), memstore.New(), Options{Now: fixed(base), Account: "999988887777"})
 	rs := observeAll(t, e, fs...)
 	if len(rs) != 1 || !strings.Contains(string(rs[0].Finding), `"AwsAccountId":"999988887777"`) {
 		t.Errorf("with Options.Account: %+v", rs)
@@ -492,7 +492,7 @@ func TestRollbackIsRetriedByAnUnchangedReimport(t *testing.T) {
 // earlier version might have matched.
 func TestFindingsNoConditionCouldMatchCostNoRead(t *testing.T) {
 	base := time.Now().UTC().Truncate(time.Second)
-	idx := newSpy(memindex.New())
+	idx := newSpy(memstore.New())
 	e := New(builtins(t), idx, Options{Now: fixed(base)})
 	seen := at(base.Add(-time.Hour))
 	other := fixture(t, fEC29, with(seen, map[string]any{"GeneratorId": "security-control/EC2.8"}))

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"hubtriage/asff"
-	"hubtriage/correlate/memindex"
+	"hubtriage/store/memstore"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -53,7 +53,7 @@ func TestCorrelatedFindingsGolden(t *testing.T) {
 			now := goldenAt
 			opt := c.opt
 			opt.Now = func() time.Time { return now }
-			e := New(builtins(t), memindex.New().WithClock(opt.Now), opt)
+			e := New(builtins(t), memstore.New().WithClock(opt.Now), opt)
 			var fs []*asff.Finding
 			for _, name := range c.files {
 				fs = append(fs, fixture(t, name, nil))

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"hubtriage/asff"
-	"hubtriage/correlate/memindex"
 	"hubtriage/store"
 	"hubtriage/store/bolt"
+	"hubtriage/store/memstore"
 )
 
 // Ids of the fixture findings under testdata/findings.
@@ -112,7 +112,7 @@ type backend struct {
 
 // backends are the in-memory index and the real embedded bbolt store.
 var backends = []backend{
-	{"memindex", func(testing.TB) store.Index { return memindex.New() }},
+	{"memstore", func(testing.TB) store.Index { return memstore.New() }},
 	{"bolt", func(t testing.TB) store.Index {
 		s, err := bolt.Open(filepath.Join(t.TempDir(), "state.db"), bolt.Options{NoSync: true})
 		if err != nil {

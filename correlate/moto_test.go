@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"hubtriage/asff"
-	"hubtriage/correlate/memindex"
 	"hubtriage/internal/motoserver"
 	"hubtriage/securityhub"
+	"hubtriage/store/memstore"
 )
 
 func TestMain(m *testing.M) { os.Exit(motoserver.Main(m)) }
@@ -28,7 +28,7 @@ func TestCorrelatedFindingsImportIntoMoto(t *testing.T) {
 	ctx := context.Background()
 	now := goldenAt
 	clock := func() time.Time { return now }
-	e := New(builtins(t), memindex.New().WithClock(clock), Options{Now: clock})
+	e := New(builtins(t), memstore.New().WithClock(clock), Options{Now: clock})
 	var open, closed [][]byte
 	for _, sc := range scenarios {
 		for _, name := range sc.files {

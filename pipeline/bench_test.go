@@ -15,10 +15,7 @@ import (
 	"hubtriage/correlate"
 	"hubtriage/notify"
 	"hubtriage/notify/notifytest"
-	"hubtriage/store"
 	"hubtriage/store/bolt"
-	"hubtriage/store/overlay"
-	"hubtriage/store/writeback"
 )
 
 const benchFindings = 100_000
@@ -70,24 +67,17 @@ func benchPipelineAt(b *testing.B, dryRun, correlation bool, now time.Time) {
 			b.Fatal(err)
 		}
 		null := &notifytest.Null{ChannelName: "null"}
-		opt := Options{Rules: benchRules(b, null), Store: st, DryRun: dryRun, Now: func() time.Time { return now }}
+		opt := Options{Rules: benchRules(b, null), Store: st, Now: func() time.Time { return now }}
+		if dryRun {
+			opt = DryRun(opt)
+		}
 		if correlation {
 			rules, errs := correlate.Compile(correlate.Config{})
 			if len(errs) > 0 {
 				b.Fatal(errs)
 			}
-			// As app builds it: writes are buffered, and in a dry run go
-			// to a scratch bbolt file.
-			var idx store.Index = writeback.New(st, writeback.Options{Now: opt.Now})
-			if dryRun {
-				scratch, err := bolt.Open(filepath.Join(b.TempDir(), "scratch.db"), bolt.Options{NoSync: true, Now: opt.Now})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer scratch.Close()
-				idx = overlay.New(st, writeback.New(scratch, writeback.Options{Now: opt.Now, Scratch: true}), opt.Now)
-			}
-			opt.Correlator = correlate.New(rules, idx, correlate.Options{Now: opt.Now, Defer: true})
+			// As app builds it: over the store, or the dry run's layer.
+			opt.Correlator = correlate.New(rules, opt.Store, correlate.Options{Now: opt.Now, Defer: true})
 		}
 		p, err := New(opt)
 		if err != nil {

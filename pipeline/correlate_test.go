@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -15,7 +16,7 @@ import (
 	"hubtriage/correlate"
 	"hubtriage/filter"
 	"hubtriage/store"
-	"hubtriage/store/writeback"
+	"hubtriage/store/bolt"
 )
 
 // readFinding loads a correlation fixture, re-timed as observed at ts.
@@ -46,10 +47,14 @@ func correlator(t *testing.T, idx store.Index, now time.Time) *correlate.Engine 
 // correlation state could still be lost.
 func TestRunStoresCorrelationStateBeforeReturning(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
-	st := openStore(t)
-	buf := writeback.New(st, writeback.Options{})
+	path := filepath.Join(t.TempDir(), "state.db")
+	st, err := bolt.Open(path, bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
 	p, err := New(Options{Rules: []Rule{{Name: "all", Filter: &filter.Filters{}}}, Store: st,
-		Correlator: correlator(t, buf, now), Now: func() time.Time { return now }})
+		Correlator: correlator(t, st, now), Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,29 +64,40 @@ func TestRunStoresCorrelationStateBeforeReturning(t *testing.T) {
 	if !strings.Contains(decisions(ds), "correlate") {
 		t.Fatalf("decisions %s, want a correlation", decisions(ds))
 	}
-	if n := buf.Pending(); n != 0 {
-		t.Errorf("%d correlation writes still buffered after Run", n)
+	// A copy of the file as it is on disk now holds only what was
+	// committed: what a process killed at this moment leaves.
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	state, err := st.Entries(context.Background(), "corr/state/AwsS3Bucket/acme-customer-exports", now)
+	copied := filepath.Join(t.TempDir(), "copy.db")
+	if err := os.WriteFile(copied, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	disk, err := bolt.Open(copied, bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer disk.Close()
+	state, err := disk.Entries(context.Background(), "corr/state/AwsS3Bucket/acme-customer-exports", now)
 	if err != nil || len(state) != 1 {
 		t.Errorf("store holds %d correlation states (%v), want 1", len(state), err)
 	}
 }
 
-// failingIndex refuses every write.
-type failingIndex struct{ store.Index }
+// failingFlush is a store that cannot make its writes durable.
+type failingFlush struct{ store.Store }
 
-func (failingIndex) Put(context.Context, store.Entry) error { return errors.New("disk full") }
+func (failingFlush) Flush(context.Context) error { return errors.New("disk full") }
 
 // TestRunFailsWhenCorrelationStateCannotBeStored: a run whose correlation
 // state could not be stored reports it, so the daemon does not move its
 // checkpoint and replay exits non-zero.
 func TestRunFailsWhenCorrelationStateCannotBeStored(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
-	st := openStore(t)
-	buf := writeback.New(failingIndex{st}, writeback.Options{})
+	st := failingFlush{openStore(t)}
 	p, err := New(Options{Rules: []Rule{{Name: "all", Filter: &filter.Filters{}}}, Store: st,
-		Correlator: correlator(t, buf, now), Now: func() time.Time { return now }})
+		Correlator: correlator(t, st, now), Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +115,7 @@ func TestBurstOnOneResourceGivesOneCorrelation(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
 	st := openStore(t)
 	p, err := New(Options{Rules: []Rule{{Name: "all", Filter: &filter.Filters{}}}, Store: st,
-		Correlator: correlator(t, writeback.New(st, writeback.Options{}), now), Now: func() time.Time { return now }})
+		Correlator: correlator(t, st, now), Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,16 +148,21 @@ type sinkRecorder struct {
 	mu   sync.Mutex
 	puts [][][]byte
 	fail bool
+	// refuse, when set, picks the findings the sink refuses one by one.
+	refuse func([][]byte) map[int]error
 }
 
-func (s *sinkRecorder) Put(_ context.Context, findings [][]byte) error {
+func (s *sinkRecorder) Put(_ context.Context, findings [][]byte) (map[int]error, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fail {
-		return errors.New("throttled")
+		return nil, errors.New("throttled")
 	}
 	s.puts = append(s.puts, findings)
-	return nil
+	if s.refuse != nil {
+		return s.refuse(findings), nil
+	}
+	return nil, nil
 }
 
 // onBucket re-homes a fixture finding on another bucket, with its own Id.
@@ -160,7 +181,7 @@ func TestSettledCorrelationsAreImportedTogether(t *testing.T) {
 	st := openStore(t)
 	sink := &sinkRecorder{fail: true}
 	p, err := New(Options{Rules: []Rule{{Name: "all", Filter: &filter.Filters{}}}, Store: st, Sink: sink,
-		Correlator: correlator(t, writeback.New(st, writeback.Options{}), now), Now: func() time.Time { return now }})
+		Correlator: correlator(t, st, now), Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,5 +199,50 @@ func TestSettledCorrelationsAreImportedTogether(t *testing.T) {
 	ds, _ = runAll(t, p) // nothing new: the next run retries
 	if n := strings.Count(decisions(ds), DecisionCorrelate); n != 2 || len(sink.puts) != 1 || len(sink.puts[0]) != 2 {
 		t.Errorf("next run: %d correlate decisions, %d imports; want 2 correlations in 1 import", n, len(sink.puts))
+	}
+}
+
+// TestOneRefusedCorrelationFailsAlone: when Security Hub rejects one
+// finding of an import, only that correlation is an error (and is emitted
+// again by the next run); the others went through.
+func TestOneRefusedCorrelationFailsAlone(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	st := openStore(t)
+	sink := &sinkRecorder{refuse: func(docs [][]byte) map[int]error {
+		for i, d := range docs {
+			if strings.Contains(string(d), "bucket-two") {
+				return map[int]error{i: errors.New("InvalidInput")}
+			}
+		}
+		return nil
+	}}
+	p, err := New(Options{Rules: []Rule{{Name: "all", Filter: &filter.Filters{}}}, Store: st, Sink: sink,
+		Correlator: correlator(t, st, now), Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	macie := readFinding(t, "macie-sensitive-data-personal.json", now.Add(-time.Hour))
+	exfil := readFinding(t, "guardduty-s3-exfiltration-anomalous.json", now.Add(-time.Hour))
+	var fs []*asff.Finding
+	for _, b := range []string{"bucket-one", "bucket-two"} {
+		fs = append(fs, onBucket(macie, b), onBucket(exfil, b))
+	}
+	ds, _ := runAll(t, p, fs...)
+	var errs, ok []Decision
+	for _, d := range ds {
+		switch d.Decision {
+		case DecisionError:
+			errs = append(errs, d)
+		case DecisionCorrelate:
+			ok = append(ok, d)
+		}
+	}
+	if len(errs) != 1 || len(ok) != 1 || !strings.Contains(errs[0].Resource, "bucket-two") || !strings.Contains(errs[0].Reason, "InvalidInput") {
+		t.Fatalf("decisions %s (errors %+v); want bucket-one correlated and bucket-two an error", decisions(ds), errs)
+	}
+	sink.refuse = nil
+	ds, _ = runAll(t, p)
+	if got := decisions(ds); strings.Count(got, DecisionCorrelate) != 1 || strings.Contains(got, DecisionError) {
+		t.Errorf("next run: %s, want the refused correlation emitted again", got)
 	}
 }

@@ -6,10 +6,13 @@ const (
 	DecisionRenotify   = "renotify"
 	DecisionRecurrence = "recurrence"
 	DecisionDuplicate  = "duplicate"
-	DecisionFiltered   = "filtered"
-	DecisionResolved   = "resolved"
-	DecisionError      = "error"
-	DecisionCorrelate  = "correlate"
+	// DecisionPending: another worker holds the claim and has not settled
+	// it; this run sent nothing and cannot tell whether that worker will.
+	DecisionPending   = "pending"
+	DecisionFiltered  = "filtered"
+	DecisionResolved  = "resolved"
+	DecisionError     = "error"
+	DecisionCorrelate = "correlate"
 )
 
 // Decision is what the pipeline decided for one finding and one rule (or
@@ -40,6 +43,10 @@ type Summary struct {
 	Filtered   int64 // findings matched by no rule
 	Correlated int64 // correlate decisions
 	Errors     int64 // decode errors and failed deliveries
+	Pending    int64 // notifications another worker holds unsettled
+	// Interrupted is set when the run stopped reading its input because it
+	// was cancelled; Read then says how far it got.
+	Interrupted bool
 }
 
 func (s *Summary) count(d Decision) {
@@ -56,5 +63,7 @@ func (s *Summary) count(d Decision) {
 		s.Correlated++
 	case DecisionError:
 		s.Errors++
+	case DecisionPending:
+		s.Pending++
 	}
 }

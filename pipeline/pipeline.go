@@ -1,8 +1,8 @@
 // Package pipeline is hubtriage's processing chain: findings in, decisions
-// out. For each finding it resolves state when the finding went inactive,
-// matches every rule's filter, claims the notification in the store,
-// sends it, and records it only once a channel accepted it. replay, the
-// daemon and the Lambda handler all drive this one pipeline.
+// out, through the list of stages in stages.go (decode, match, resolve,
+// dedup, deliver, record, correlate). replay, the daemon and the Lambda
+// handler all drive this one pipeline; a dry run is the same pipeline
+// over a scratch store layer and a sender that sends nothing (DryRun).
 package pipeline
 
 import (
@@ -50,8 +50,6 @@ type Options struct {
 	Store store.Store
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// DryRun makes decisions from the stored state but sends and records nothing.
-	DryRun bool
 	// Lease bounds an unsettled claim (default 5 minutes).
 	Lease time.Duration
 	// Workers is how many findings are processed at once (default 16).
@@ -61,7 +59,8 @@ type Options struct {
 	// Progress, when set, is called about once a second on long inputs.
 	Progress func(Summary)
 	// Correlator, when set, correlates findings after the alert rules;
-	// Sink, when set, receives the correlated findings.
+	// Sink, when set, receives the correlated findings (else they are
+	// alerted on without being imported anywhere).
 	Correlator Correlator
 	Sink       Sink
 }
@@ -69,9 +68,8 @@ type Options struct {
 // Pipeline processes findings. It is safe to Run one Pipeline repeatedly,
 // and several Pipelines (goroutines or processes) on one store.
 type Pipeline struct {
-	opt    Options
-	log    *slog.Logger
-	shadow *shadow // dry runs only: what they would have recorded
+	opt Options
+	log *slog.Logger
 }
 
 // ErrNoRules is returned by New when no rule is configured.
@@ -98,32 +96,10 @@ func New(opt Options) (*Pipeline, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p := &Pipeline{opt: opt, log: log}
-	if opt.DryRun {
-		p.shadow = newShadow()
-	}
-	return p, nil
+	return &Pipeline{opt: opt, log: log}, nil
 }
 
-// dedupKey is the store key of one rule's view of one finding on one
-// channel ("" for rules without channels).
-func dedupKey(rule, channel string, f *asff.Finding) string {
-	return rule + "|" + channel + "|" + f.Identity()
-}
-
-func targets(r Rule) []notify.Channel {
-	if len(r.Channels) == 0 {
-		return []notify.Channel{nil}
-	}
-	return r.Channels
-}
-
-func channelName(ch notify.Channel) string {
-	if ch == nil {
-		return ""
-	}
-	return ch.Name()
-}
+func (p *Pipeline) now() time.Time { return p.opt.Now() }
 
 func newDecision(f *asff.Finding, rule, decision, reason string) Decision {
 	return Decision{FindingID: f.ID, ProductArn: f.ProductArn, Rule: rule, Decision: decision, Reason: reason, Channels: []string{}}

@@ -16,9 +16,22 @@ import (
 // and the Security Hub poller are sources.
 type Source func(ctx context.Context, fn func(asff.Result) error) error
 
+// runState is what the stages of one Run share.
+type runState struct {
+	stages   []namedStage
+	breakers *breakers
+	later    *results
+}
+
+func (p *Pipeline) newRun() *runState {
+	r := &runState{breakers: newBreakers(), later: &results{}}
+	r.stages = p.stages(r)
+	return r
+}
+
 type job struct {
 	seq int64
-	f   *asff.Finding
+	in  asff.Result
 }
 
 type result struct {
@@ -27,27 +40,54 @@ type result struct {
 	read      bool
 }
 
-// Run feeds every finding of src through the pipeline and calls emit with
-// the decisions in input order, then retries deliveries parked by earlier
-// failures. Findings of one identity are processed in
-// order by one worker; different findings run concurrently. Cancelling ctx
-// stops reading src, but findings already read are finished (not
-// half-sent), so a shutdown neither loses nor doubles an alert.
+// Run feeds every finding of src through the stages and calls emit with
+// the decisions in input order, then settles the batch's correlations and
+// retries deliveries parked by earlier runs. Findings of one identity are
+// processed in order by one worker; different findings run concurrently.
+// Cancelling ctx stops reading src, but findings already read are
+// finished (not half-sent), so a shutdown neither loses nor doubles an
+// alert; the summary's Interrupted says so. Before it returns, Run
+// flushes the store, so that a daemon moves its checkpoint only past
+// findings whose state is stored.
 func (p *Pipeline) Run(ctx context.Context, src Source, emit func(Decision) error) (sum Summary, err error) {
 	work := context.WithoutCancel(ctx)
 	defer func() {
-		if p.opt.Correlator == nil {
-			return
-		}
-		if ferr := p.opt.Correlator.Flush(work); ferr != nil {
-			err = errors.Join(err, fmt.Errorf("store correlation state: %w", ferr))
+		if ferr := p.opt.Store.Flush(work); ferr != nil {
+			err = errors.Join(err, fmt.Errorf("store state: %w", ferr))
 		}
 	}()
+	r := p.newRun()
 	var parked []store.Entry
 	parked, err = p.parked(work)
 	if err != nil {
 		return sum, err
 	}
+	if err := p.read(ctx, work, r, src, &sum, emit); err != nil {
+		return sum, err
+	}
+	sum.Interrupted = ctx.Err() != nil
+	// Correlations changed by the input are settled once: a burst of
+	// findings on one resource gives one correlated finding.
+	b, err := p.settle(work, r)
+	if err != nil {
+		return sum, err
+	}
+	if err := p.emitResult(result{decisions: b.decisions()}, &sum, emit); err != nil {
+		return sum, err
+	}
+	// Deliveries parked before this run are retried after the input, so a
+	// finding the input shows resolved is not alerted from a stale copy.
+	if !sum.Interrupted {
+		if err := p.retryPending(work, r, parked, func(d Decision) error { sum.count(d); return emit(d) }); err != nil {
+			return sum, err
+		}
+	}
+	return sum, nil
+}
+
+// read runs src's findings through the stages, emitting decisions in
+// input order.
+func (p *Pipeline) read(ctx, work context.Context, r *runState, src Source, sum *Summary, emit func(Decision) error) error {
 	srcCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	// inflight bounds the findings read but not yet emitted, and with it
@@ -56,34 +96,21 @@ func (p *Pipeline) Run(ctx context.Context, src Source, emit func(Decision) erro
 	results := make(chan result, cap(inflight))
 	var srcErr error
 	go func() {
-		srcErr = p.feed(srcCtx, work, src, results, inflight)
+		srcErr = p.feed(srcCtx, work, r, src, results, inflight)
 		close(results)
 	}()
-	err = p.collect(results, inflight, &sum, emit)
-	if err != nil {
+	if err := p.collect(results, inflight, sum, emit); err != nil {
 		stop()
 		for range results { // let the feeder and workers drain
 		}
-		return sum, err
+		return err
 	}
-	// Correlations deferred while reading the input are settled once: a
-	// burst of findings on one resource gives one correlated finding.
-	if err := p.emitResult(result{decisions: p.settle(work)}, &sum, emit); err != nil {
-		return sum, err
-	}
-	// Deliveries parked before this run are retried after the input, so a
-	// finding the input shows resolved is not alerted from a stale copy.
-	if ctx.Err() == nil {
-		if err := p.retryPending(work, parked, func(d Decision) error { sum.count(d); return emit(d) }); err != nil {
-			return sum, err
-		}
-	}
-	return sum, srcErr
+	return srcErr
 }
 
-// feed reads src, hands findings to workers by identity and decode errors
-// straight to the collector, and returns when every worker is done.
-func (p *Pipeline) feed(ctx, work context.Context, src Source, results chan<- result, inflight chan struct{}) error {
+// feed reads src and hands each result to a worker by identity (decode
+// errors by position), and returns when every worker is done.
+func (p *Pipeline) feed(ctx, work context.Context, r *runState, src Source, results chan<- result, inflight chan struct{}) error {
 	queues := make([]chan job, p.opt.Workers)
 	var wg sync.WaitGroup
 	for i := range queues {
@@ -92,23 +119,23 @@ func (p *Pipeline) feed(ctx, work context.Context, src Source, results chan<- re
 		go func(q <-chan job) {
 			defer wg.Done()
 			for j := range q {
-				results <- result{seq: j.seq, decisions: p.process(work, j.f), read: true}
+				results <- p.one(work, r, j)
 			}
 		}(queues[i])
 	}
 	var seq int64
-	err := src(ctx, func(r asff.Result) error {
+	err := src(ctx, func(res asff.Result) error {
 		select {
 		case inflight <- struct{}{}:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 		seq++
-		if r.Err != nil {
-			results <- result{seq: seq, decisions: []Decision{decodeError(r.Err)}}
-			return nil
+		q := int(seq % int64(len(queues)))
+		if res.Err == nil {
+			q = shard(res.Finding, len(queues))
 		}
-		queues[shard(r.Finding, len(queues))] <- job{seq: seq, f: r.Finding}
+		queues[q] <- job{seq: seq, in: res}
 		return nil
 	})
 	for _, q := range queues {
@@ -119,6 +146,16 @@ func (p *Pipeline) feed(ctx, work context.Context, src Source, results chan<- re
 		return nil // asked to stop: not a failure
 	}
 	return err
+}
+
+// one runs one input result through every stage.
+func (p *Pipeline) one(ctx context.Context, r *runState, j job) result {
+	b, err := exec(ctx, r.stages, Batch{Input: []asff.Result{j.in}})
+	ds := b.decisions()
+	if err != nil {
+		ds = append(ds, decodeError(err))
+	}
+	return result{seq: j.seq, decisions: ds, read: j.in.Err == nil}
 }
 
 // collect re-orders results by sequence number and emits them.
@@ -175,8 +212,4 @@ func shard(f *asff.Finding, n int) int {
 	h := fnv.New32a()
 	h.Write([]byte(f.Identity()))
 	return int(h.Sum32() % uint32(n))
-}
-
-func decodeError(err error) Decision {
-	return Decision{Decision: DecisionError, Reason: err.Error(), Channels: []string{}}
 }

@@ -189,10 +189,19 @@ type Index interface {
 	Delete(ctx context.Context, partition, sort string) error
 }
 
-// Store is everything hubtriage persists. Close releases the backend.
+// Store is everything hubtriage persists.
+//
+// Contract, beyond Dedup's and Index's: a backend may buffer index writes
+// (the embedded store, which one process alone writes, commits them in
+// batches); reads always see them. Flush makes every write made before it
+// durable, and is called once per batch (the pipeline calls it before Run
+// returns, so a daemon moves its checkpoint only past stored state); a
+// backend that writes through returns nil. Close flushes, then releases
+// the backend.
 type Store interface {
 	Dedup
 	Index
+	Flush(ctx context.Context) error
 	Close() error
 }
 

@@ -17,7 +17,7 @@ import (
 
 	"hubtriage/asff"
 	"hubtriage/correlate"
-	"hubtriage/correlate/memindex"
+	"hubtriage/store/memstore"
 )
 
 // Run runs every test of every file, writing a report to w, and returns
@@ -137,7 +137,7 @@ func rulesOnly(n *yaml.Node) *yaml.Node {
 func (f *File) runCase(ctx context.Context, rules []*correlate.Rule, c *Case) (string, error) {
 	now := c.at
 	clock := func() time.Time { return now }
-	eng := correlate.New(rules, memindex.New().WithClock(clock), correlate.Options{Now: clock})
+	eng := correlate.New(rules, memstore.New().WithClock(clock), correlate.Options{Now: clock})
 	final := map[[2]string]correlate.Result{}
 	for j, in := range c.Input {
 		now = c.at

@@ -10,6 +10,7 @@
 package bolt
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -18,6 +19,7 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"hubtriage/store"
+	"hubtriage/store/writeback"
 )
 
 // Sentinel errors of Open.
@@ -70,6 +72,7 @@ type Store struct {
 	wallNow  func() time.Time
 	readOnly bool
 	tookOver int
+	buf      *writeback.Index // index writes not yet committed (see buffer.go)
 }
 
 // ErrReadOnly is returned by every write to a store opened ReadOnly.
@@ -100,6 +103,7 @@ func Open(path string, opts Options) (*Store, error) {
 		now = time.Now
 	}
 	s := &Store{db: db, path: path, commits: groupCommit{db: db}, wallNow: now, readOnly: opts.ReadOnly}
+	s.buf = newBuffer(s, now)
 	if err := s.init(); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open state file %s: %w", path, err)
@@ -181,10 +185,15 @@ func initLayout(tx *bbolt.Tx) error {
 // Path is the file the store is in.
 func (s *Store) Path() string { return s.path }
 
-// Close releases the file and its lock.
+// Close commits the buffered index writes, then releases the file and
+// its lock.
 func (s *Store) Close() error {
+	ferr := s.Flush(context.Background())
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close state file %s: %w", s.path, err)
+	}
+	if ferr != nil {
+		return fmt.Errorf("close state file %s: %w", s.path, ferr)
 	}
 	return nil
 }
@@ -202,3 +211,4 @@ func (s *Store) write(fn func(*bbolt.Tx) error) error {
 func (s *Store) fail(op string, err error) error {
 	return fmt.Errorf("state file %s: %s: %w", s.path, op, err)
 }
+

@@ -271,6 +271,9 @@ func TestEntriesDropsExpired(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := s.Flush(ctx); err != nil { // (the buffer holds them until then)
+		t.Fatal(err)
+	}
 	if es, err := s.Entries(ctx, "p", now.Add(2*time.Hour)); err != nil || len(es) != 0 {
 		t.Fatalf("Entries after both expired = %v, %v; want none", es, err)
 	}
@@ -333,5 +336,40 @@ func TestReadOnlyWritesNothing(t *testing.T) {
 	}
 	if !bytes.Equal(before, after) {
 		t.Fatal("a read-only store changed the state file")
+	}
+}
+
+// TestBufferedIndexWritesCommitOnClose: index writes are buffered (reads
+// see them at once) and committed by Flush or Close, so a reopened store
+// holds them.
+func TestBufferedIndexWritesCommitOnClose(t *testing.T) {
+	ctx := context.Background()
+	s, path := openTemp(t)
+	now := time.Now()
+	for _, k := range []string{"a", "b", "c"} {
+		if err := s.Put(ctx, store.Entry{Partition: "p", Sort: k, Value: []byte(k)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.PutIf(ctx, store.Entry{Partition: "p", Sort: "a", Value: []byte("a2")}, []byte("a")); err != nil {
+		t.Fatalf("PutIf on a buffered entry: %v", err)
+	}
+	if err := s.Delete(ctx, "p", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Entries(ctx, "p", now); len(got) != 2 || string(got[0].Value) != "a2" {
+		t.Fatalf("buffered view = %+v, want a2, c", got)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := bolt.Open(path, bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.Entries(ctx, "p", now)
+	if err != nil || len(got) != 2 || string(got[0].Value) != "a2" || got[1].Sort != "c" {
+		t.Fatalf("reopened store: %+v, %v; want a2, c", got, err)
 	}
 }

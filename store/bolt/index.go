@@ -16,7 +16,7 @@ import (
 func live(exp, now time.Time) bool { return exp.IsZero() || exp.After(now) }
 
 // Put writes or replaces e.
-func (s *Store) Put(ctx context.Context, e store.Entry) error {
+func (s *Store) directPut(ctx context.Context, e store.Entry) error {
 	if err := store.CheckKey(e.Partition, e.Sort); err != nil {
 		return err
 	}
@@ -32,7 +32,7 @@ func (s *Store) Put(ctx context.Context, e store.Entry) error {
 
 // PutIf writes e only if the live value equals prev (prev nil: only if no
 // entry is live on the wall clock), else store.ErrConflict.
-func (s *Store) PutIf(ctx context.Context, e store.Entry, prev []byte) error {
+func (s *Store) directPutIf(ctx context.Context, e store.Entry, prev []byte) error {
 	if err := store.CheckKey(e.Partition, e.Sort); err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func matches(cur, prev []byte, wall time.Time) bool {
 }
 
 // GetEntry returns the entry under (partition, sort) if it is live at now.
-func (s *Store) GetEntry(ctx context.Context, partition, sort string, now time.Time) (store.Entry, error) {
+func (s *Store) directGetEntry(ctx context.Context, partition, sort string, now time.Time) (store.Entry, error) {
 	if err := store.CheckKey(partition, sort); err != nil {
 		return store.Entry{}, err
 	}
@@ -102,7 +102,7 @@ func (s *Store) GetEntry(ctx context.Context, partition, sort string, now time.T
 // Entries returns partition's entries live at now, ordered by Sort. Entries
 // it finds expired on the wall clock are deleted on the way, best effort:
 // Purge reports the errors this ignores.
-func (s *Store) Entries(ctx context.Context, partition string, now time.Time) ([]store.Entry, error) {
+func (s *Store) directEntries(ctx context.Context, partition string, now time.Time) ([]store.Entry, error) {
 	if partition == "" {
 		return nil, errors.New("index: empty partition")
 	}
@@ -153,7 +153,7 @@ func deleteExpired(b *bbolt.Bucket, keys [][]byte, now time.Time) error {
 }
 
 // Delete removes one entry; removing a missing one is not an error.
-func (s *Store) Delete(ctx context.Context, partition, sort string) error {
+func (s *Store) directDelete(ctx context.Context, partition, sort string) error {
 	if err := store.CheckKey(partition, sort); err != nil {
 		return err
 	}
@@ -170,7 +170,7 @@ func (s *Store) Delete(ctx context.Context, partition, sort string) error {
 var _ store.Batcher = (*Store)(nil)
 
 // Apply writes ws in one transaction (one fsync): all or none.
-func (s *Store) Apply(ctx context.Context, ws []store.Write) error {
+func (s *Store) directApply(ctx context.Context, ws []store.Write) error {
 	for _, w := range ws {
 		if err := store.CheckKey(w.Entry.Partition, w.Entry.Sort); err != nil {
 			return err

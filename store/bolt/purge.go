@@ -21,6 +21,9 @@ func (s *Store) Purge(ctx context.Context, now time.Time) (int, error) {
 	if s.readOnly {
 		return 0, ErrReadOnly
 	}
+	if err := s.Flush(ctx); err != nil {
+		return 0, err
+	}
 	var n int
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		n = 0

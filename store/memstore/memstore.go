@@ -272,3 +272,16 @@ func (s *Store) Delete(ctx context.Context, partition, sort string) error {
 	}
 	return nil
 }
+
+// Flush has nothing to do: every write is applied at once.
+func (s *Store) Flush(ctx context.Context) error { return ctx.Err() }
+
+// WithClock makes the store judge what the contract judges by the
+// backend's clock (Record.Claimed, PutIf's "live") by now instead of the
+// wall clock, for runs and tests on a simulated clock. It returns s.
+func (s *Store) WithClock(now func() time.Time) *Store {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.wallNow = now
+	return s
+}

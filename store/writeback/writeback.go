@@ -1,7 +1,7 @@
 // Package writeback puts an in-memory write buffer in front of an index
-// that one process alone writes (bbolt, which one process holds locked, or
-// a dry run's scratch file), so that a stream of small correlation writes
-// costs one transaction per batch instead of one (and one fsync) each.
+// that one process alone writes (bbolt, which one process holds locked),
+// so that a stream of small index writes costs one transaction per batch
+// instead of one (and one fsync) each.
 //
 // Reads see the buffer first, so the process sees its own writes at once;
 // Flush makes them durable. Writes not yet flushed are lost if the process
@@ -22,15 +22,11 @@ import (
 
 // Options configures an Index.
 type Options struct {
-	// Limit is how many buffered writes trigger a flush (default 4096;
-	// 8192 with Scratch, where flushing buys no durability).
+	// Limit is how many buffered writes trigger a flush (default 4096).
 	Limit int
 	// Now is the clock PutIf judges liveness by (default time.Now), as the
 	// base backend would.
 	Now func() time.Time
-	// Scratch says base starts empty and only this Index writes it (a dry
-	// run's scratch file): a key never flushed is not looked up there.
-	Scratch bool
 }
 
 // Index buffers writes to base. Safe for concurrent use; conditional
@@ -42,13 +38,7 @@ type Index struct {
 	mu    sync.RWMutex
 	dirty map[string]map[string]slot // partition -> sort -> latest write
 	n     int
-	// flushed holds, with Options.Scratch, every key written to base (at
-	// most maxFlushed; beyond, it is dropped and base is always read).
-	flushed  map[string]map[string]bool
-	nflushed int
 }
-
-const maxFlushed = 1 << 16
 
 // slot is the latest buffered write of one entry.
 type slot struct {
@@ -60,21 +50,13 @@ var _ store.Index = (*Index)(nil)
 
 // New buffers writes to base.
 func New(base store.Index, opt Options) *Index {
-	switch {
-	case opt.Limit > 0:
-	case opt.Scratch:
-		opt.Limit = 8192
-	default:
+	if opt.Limit <= 0 {
 		opt.Limit = 4096
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	x := &Index{base: base, opt: opt, dirty: map[string]map[string]slot{}}
-	if opt.Scratch {
-		x.flushed = map[string]map[string]bool{}
-	}
-	return x
+	return &Index{base: base, opt: opt, dirty: map[string]map[string]slot{}}
 }
 
 // Put buffers e.
@@ -110,6 +92,23 @@ func (x *Index) PutIf(ctx context.Context, e store.Entry, prev []byte) error {
 		return err
 	}
 	return x.set(ctx, slot{entry: e.Clone()})
+}
+
+// Apply buffers ws, in order, or (when a key is invalid) none of them.
+func (x *Index) Apply(ctx context.Context, ws []store.Write) error {
+	for _, w := range ws {
+		if err := store.CheckKey(w.Entry.Partition, w.Entry.Sort); err != nil {
+			return err
+		}
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, w := range ws {
+		if err := x.set(ctx, slot{entry: w.Entry.Clone(), deleted: w.Delete}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // set records a write (x.mu held) and flushes when the buffer is full.
@@ -148,12 +147,6 @@ func (x *Index) get(ctx context.Context, partition, sort string, now time.Time) 
 		}
 		return s.entry.Clone(), nil
 	}
-	if x.flushed != nil && !x.flushed[partition][sort] {
-		if err := store.CheckKey(partition, sort); err != nil {
-			return store.Entry{}, err
-		}
-		return store.Entry{}, store.ErrNotFound
-	}
 	return x.base.GetEntry(ctx, partition, sort, now)
 }
 
@@ -161,12 +154,9 @@ func (x *Index) get(ctx context.Context, partition, sort string, now time.Time) 
 func (x *Index) Entries(ctx context.Context, partition string, now time.Time) ([]store.Entry, error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	var base []store.Entry
-	if x.flushed == nil || len(x.flushed[partition]) > 0 || partition == "" {
-		var err error
-		if base, err = x.base.Entries(ctx, partition, now); err != nil {
-			return nil, err
-		}
+	base, err := x.base.Entries(ctx, partition, now)
+	if err != nil {
+		return nil, err
 	}
 	part := x.dirty[partition]
 	if len(part) == 0 {
@@ -214,20 +204,6 @@ func (x *Index) flush(ctx context.Context) error {
 	}
 	if err := apply(ctx, x.base, ws); err != nil {
 		return fmt.Errorf("flush %d buffered index writes: %w", len(ws), err)
-	}
-	if x.flushed != nil && x.nflushed+len(ws) > maxFlushed {
-		x.flushed = nil // too many to remember: read base for every key
-	}
-	if x.flushed != nil {
-		x.nflushed += len(ws)
-		for _, w := range ws {
-			part := x.flushed[w.Entry.Partition]
-			if part == nil {
-				part = map[string]bool{}
-				x.flushed[w.Entry.Partition] = part
-			}
-			part[w.Entry.Sort] = true
-		}
 	}
 	clear(x.dirty)
 	x.n = 0
