@@ -214,7 +214,7 @@ func (h *Handler) findings(ctx context.Context, log *slog.Logger, hd header, pay
 	sum, err := h.pipeline.Run(ctx, src, func(d pipeline.Decision) error {
 		mine := !d.Retry
 		logDecision(ctx, log, d, mine)
-		if d.Decision == pipeline.DecisionError && mine {
+		if (d.Decision == pipeline.DecisionError || d.Decision == pipeline.DecisionPending) && mine {
 			failed = append(failed, d)
 		}
 		return nil

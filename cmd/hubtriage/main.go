@@ -34,9 +34,42 @@ const (
 func usageErr(err error) error { return &exitError{code: exitUsage, err: err} }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// signalContext is cancelled by the first SIGINT or SIGTERM, with an
+// interrupted cause naming it; a second signal kills the process as usual.
+func signalContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		if s, ok := <-sigs; ok {
+			signal.Stop(sigs)
+			cancel(interrupted{s.(syscall.Signal)})
+		}
+	}()
+	return ctx, func() { signal.Stop(sigs); cancel(nil) }
+}
+
+// interrupted is the cause of a context cancelled by a signal.
+type interrupted struct{ sig syscall.Signal }
+
+func (i interrupted) Error() string { return "interrupted by " + i.sig.String() }
+
+// exitCode is the shell's convention for a process ended by the signal:
+// 130 for SIGINT, 143 for SIGTERM.
+func (i interrupted) exitCode() int { return 128 + int(i.sig) }
+
+// interruptCode is the exit code for a run ctx's signal stopped (0: none).
+func interruptCode(ctx context.Context) int {
+	var i interrupted
+	if errors.As(context.Cause(ctx), &i) {
+		return i.exitCode()
+	}
+	return 0
 }
 
 // run executes one command line and returns the process exit code.

@@ -35,7 +35,9 @@ func newReplay() *cobra.Command {
 single findings, or newline-delimited streams of these) from every INPUT and
 prints one JSON decision per line on stdout; progress and a summary go to stderr.
 
-Exit status: 0 all went through, 1 some input or channel failed, 2 usage or config error.`,
+Exit status: 0 all went through, 1 some input or channel failed (or a
+notification is pending in another worker), 2 usage or config error, 130/143
+interrupted by SIGINT/SIGTERM (what was read is finished, the rest not read).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return replay(cmd.Context(), o, args, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
@@ -93,11 +95,22 @@ func replay(ctx context.Context, o replayOptions, inputs []string, stdin io.Read
 		err = ferr
 	}
 	printSummary(stderr, sum, o.dryRun)
-	if err != nil {
+	return replayExit(ctx, sum, err)
+}
+
+// replayExit is replay's exit status: 130/143 when a signal stopped it
+// (the summary says how far it got), 1 when a run error, error decision or
+// pending notification needs another look, else 0.
+func replayExit(ctx context.Context, sum pipeline.Summary, err error) error {
+	switch {
+	case sum.Interrupted && interruptCode(ctx) != 0:
+		return &exitError{code: interruptCode(ctx), err: errors.Join(context.Cause(ctx), err)}
+	case err != nil:
 		return &exitError{code: exitPartial, err: err}
-	}
-	if sum.Errors > 0 {
+	case sum.Errors > 0:
 		return &exitError{code: exitPartial, err: fmt.Errorf("%d errors (see the error decisions above)", sum.Errors)}
+	case sum.Pending > 0:
+		return &exitError{code: exitPartial, err: fmt.Errorf("%d notifications pending in another worker (see the pending decisions above); rerun to see them settled", sum.Pending)}
 	}
 	return nil
 }
@@ -118,6 +131,9 @@ func printSummary(w io.Writer, s pipeline.Summary, dryRun bool) {
 	if dryRun {
 		mode = " (dry run: nothing sent or recorded)"
 	}
-	fmt.Fprintf(w, "hubtriage: summary%s: read %d, matched %d, notified %d, duplicates %d, resolved %d, filtered %d, correlated %d, errors %d\n",
-		mode, s.Read, s.Matched, s.Notified, s.Duplicates, s.Resolved, s.Filtered, s.Correlated, s.Errors)
+	if s.Interrupted {
+		mode += fmt.Sprintf(" (interrupted after %d of the input)", s.Read)
+	}
+	fmt.Fprintf(w, "hubtriage: summary%s: read %d, matched %d, notified %d, duplicates %d, pending %d, resolved %d, filtered %d, correlated %d, errors %d\n",
+		mode, s.Read, s.Matched, s.Notified, s.Duplicates, s.Pending, s.Resolved, s.Filtered, s.Correlated, s.Errors)
 }

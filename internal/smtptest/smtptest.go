@@ -76,6 +76,7 @@ type Server struct {
 	messages []Envelope
 	attempts int
 	failures []failure
+	arrived  chan struct{} // closed (and replaced) when a message is accepted
 }
 
 // failure is a pending forced reply to DATA.
@@ -88,7 +89,7 @@ type failure struct {
 // ends.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	s := &Server{tlsMode: TLSNone}
+	s := &Server{tlsMode: TLSNone, arrived: make(chan struct{})}
 	for _, o := range opts {
 		o(s)
 	}
@@ -159,6 +160,24 @@ func (s *Server) Messages() []Envelope {
 	out := make([]Envelope, len(s.messages))
 	copy(out, s.messages)
 	return out
+}
+
+// WaitMessages blocks until the server has accepted at least n messages
+// (true), or until done is closed (false).
+func (s *Server) WaitMessages(n int, done <-chan struct{}) bool {
+	for {
+		s.mu.Lock()
+		got, arrived := len(s.messages), s.arrived
+		s.mu.Unlock()
+		if got >= n {
+			return true
+		}
+		select {
+		case <-arrived:
+		case <-done:
+			return false
+		}
+	}
 }
 
 // Attempts is the number of messages whose DATA the server received,
@@ -295,6 +314,8 @@ func (ss *session) Data(r io.Reader) error {
 		return f
 	}
 	s.messages = append(s.messages, Envelope{From: ss.from, To: ss.to, Data: data, Username: ss.user, TLS: isTLS})
+	close(s.arrived)
+	s.arrived = make(chan struct{})
 	return nil
 }
 
