@@ -211,4 +211,3 @@ func (s *Store) write(fn func(*bbolt.Tx) error) error {
 func (s *Store) fail(op string, err error) error {
 	return fmt.Errorf("state file %s: %s: %w", s.path, op, err)
 }
-
