@@ -31,7 +31,9 @@ type Options struct {
 	CorrelationsOut io.Writer
 }
 
-// App is everything one run needs.
+// App is everything one run needs. In a dry run, Store is the scratch
+// layer over the real store and Channels send nothing, so whatever runs on
+// them (the pipeline, reconcile) writes and sends nothing.
 type App struct {
 	Config   *config.Config
 	Store    store.Store
@@ -55,6 +57,10 @@ func Open(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 	popt := pipelineOptions(cfg, st, channels, opt)
 	if opt.DryRun {
 		popt = pipeline.DryRun(popt)
+		st = popt.Store
+		for name := range channels {
+			channels[name] = pipeline.Discard(name)
+		}
 	}
 	corr, err := buildCorrelation(ctx, cfg, popt.Store, opt)
 	if err != nil {

@@ -139,10 +139,10 @@ func TestHungChannelParksTheRest(t *testing.T) {
 			t.Fatalf("decision %+v: not parked", d)
 		}
 	}
-	// One attempt per worker at most can be under way when the circuit
-	// opens; none after.
-	if n, most := h.accepted(), a.Config.Pipeline.Workers; n > most {
-		t.Errorf("%d connection attempts for 500 messages, want at most %d (one per worker)", n, most)
+	// Until the third timeout opens the circuit, a worker whose attempt
+	// timed out may start another; once it is open, none.
+	if n, most := h.accepted(), a.Config.Pipeline.Workers+3; n > most {
+		t.Errorf("%d connection attempts for 500 messages, want at most %d (about one per worker)", n, most)
 	}
 	parked, err := a.Store.Entries(context.Background(), "pending", time.Now())
 	if err != nil || len(parked) != 500 {

@@ -42,6 +42,9 @@ func (s deliverStage) Exec(ctx context.Context, b Batch) (Batch, error) {
 func (s deliverStage) send(ctx context.Context, a *Alert, snd *Send) (bool, error) {
 	ch := snd.Channel
 	n := notify.Notification{Finding: a.Finding, Rule: a.Rule.Name, Reason: reasonOf(snd.Claim.Kind), Now: a.now}
+	if a.reason != "" {
+		n.Reason = a.reason
+	}
 	if snd.Claim.Kind == store.KindRenotify {
 		n.OpenSince = openSince(a.Finding, snd.Claim.Prev)
 	}
@@ -56,18 +59,44 @@ func (s deliverStage) send(ctx context.Context, a *Alert, snd *Send) (bool, erro
 	return false, nil
 }
 
+// Deliverer is the deliver stage for messages sent outside a Run:
+// reconcile's "resolved" notifications. It keeps one circuit breaker per
+// channel; an open one tries again after a minute. Safe for concurrent use.
+type Deliverer struct{ stage deliverStage }
+
+// NewDeliverer returns a Deliverer reporting deliveries to obs (nil: none).
+func NewDeliverer(obs Observer) *Deliverer {
+	return &Deliverer{stage: deliverStage{breakers: newBreakers(time.Minute), observer: obs}}
+}
+
+// Deliver sends n on ch through the deliver stage and returns the
+// channel's verdict (see notify.Channel).
+func (d *Deliverer) Deliver(ctx context.Context, ch notify.Channel, n notify.Notification) (retry bool, err error) {
+	snd := &Send{Channel: ch, Claimed: true}
+	a := &Alert{Finding: n.Finding, Rule: &Rule{Name: n.Rule}, now: n.Now, reason: n.Reason, Sends: []*Send{snd}}
+	if _, err := d.stage.Exec(ctx, Batch{Alerts: []*Alert{a}}); err != nil {
+		return true, err
+	}
+	return snd.Retry, snd.Err
+}
+
 // errCircuitOpen fails, without an attempt, a message to a channel whose
 // circuit is open.
 var errCircuitOpen = fmt.Errorf("not attempted: %d consecutive transient failures on this channel in this run", breakerTrips)
 
-// breakers are one run's circuit breakers, one per channel name.
+// breakers are circuit breakers, one per channel name; an open circuit
+// lets a message through again after open.
 type breakers struct {
-	mu sync.Mutex
-	m  map[string]*gobreaker.CircuitBreaker[bool]
+	open time.Duration
+	mu   sync.Mutex
+	m    map[string]*gobreaker.CircuitBreaker[bool]
 }
 
-func newBreakers() *breakers {
-	return &breakers{m: map[string]*gobreaker.CircuitBreaker[bool]{}}
+// runOpen keeps a run's open circuit open for the rest of the run.
+const runOpen = 24 * time.Hour
+
+func newBreakers(open time.Duration) *breakers {
+	return &breakers{open: open, m: map[string]*gobreaker.CircuitBreaker[bool]{}}
 }
 
 // permanent marks an error the channel says no retry can fix: the channel
@@ -83,7 +112,7 @@ func (b *breakers) get(name string) *gobreaker.CircuitBreaker[bool] {
 	if !ok {
 		cb = gobreaker.NewCircuitBreaker[bool](gobreaker.Settings{
 			Name:        name,
-			Timeout:     24 * time.Hour, // open for the rest of the run
+			Timeout:     b.open,
 			ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= breakerTrips },
 			IsSuccessful: func(err error) bool {
 				var p permanent

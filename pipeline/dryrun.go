@@ -20,7 +20,7 @@ func DryRun(opt Options) Options {
 	for i, r := range opt.Rules {
 		r.Channels = append([]notify.Channel(nil), r.Channels...)
 		for j, ch := range r.Channels {
-			r.Channels[j] = discard(ch.Name())
+			r.Channels[j] = Discard(ch.Name())
 		}
 		rules[i] = r
 	}
@@ -28,7 +28,10 @@ func DryRun(opt Options) Options {
 	return opt
 }
 
-// discard is a channel that accepts every notification and sends nothing.
+// Discard is the dry run's sender: a channel named name that accepts every
+// notification and sends nothing.
+func Discard(name string) notify.Channel { return discard(name) }
+
 type discard string
 
 func (d discard) Name() string { return string(d) }

@@ -24,7 +24,7 @@ type runState struct {
 }
 
 func (p *Pipeline) newRun() *runState {
-	r := &runState{breakers: newBreakers(), later: &results{}}
+	r := &runState{breakers: newBreakers(runOpen), later: &results{}}
 	r.stages = p.stages(r)
 	return r
 }

@@ -76,6 +76,8 @@ type Alert struct {
 	pos position
 	// now is the clock when it was matched, the time of its decision.
 	now time.Time
+	// reason overrides the notification reason the claim's kind gives.
+	reason notify.Reason
 }
 
 // Send is one rule's notification of one finding on one channel.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"hubtriage/notify"
+	"hubtriage/pipeline"
 	"hubtriage/securityhub"
 	"hubtriage/store"
 )
@@ -44,8 +45,6 @@ type Options struct {
 	Finder Finder
 	// Now stamps ResolvedAt; nil means time.Now.
 	Now func() time.Time
-	// DryRun reports what would be resolved, and resolves and sends nothing.
-	DryRun bool
 	// NotifyResolved sends a ReasonResolved notification on the record's
 	// channel for every record this run moved from notified to resolved on a
 	// finding Security Hub still holds (a finding that no longer exists has
@@ -64,9 +63,13 @@ type Options struct {
 // in one process or many on a shared store: resolving is idempotent, and a
 // resolved notification is sent only by the pass whose Resolve moved the
 // record from notified to resolved.
+//
+// A dry run is a pass over a scratch store layer (store/scratch) with
+// channels that send nothing (pipeline.Discard).
 type Reconciler struct {
-	opt Options
-	log *slog.Logger
+	opt     Options
+	log     *slog.Logger
+	deliver *pipeline.Deliverer
 }
 
 // Errors of New.
@@ -93,7 +96,7 @@ func New(opt Options) (*Reconciler, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Reconciler{opt: opt, log: log}, nil
+	return &Reconciler{opt: opt, log: log, deliver: pipeline.NewDeliverer(nil)}, nil
 }
 
 // Resolution is one tracked finding reconcile found inactive or gone, printed

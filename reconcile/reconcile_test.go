@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"hubtriage/notify"
+	"hubtriage/pipeline"
+	"hubtriage/store/scratch"
 	"hubtriage/reconcile"
 	"hubtriage/securityhub/shtest"
 	"hubtriage/store"
@@ -177,10 +179,12 @@ func TestFailedBatchIsKeptAndOthersGoOn(t *testing.T) {
 	}
 }
 
+// TestDryRunChangesNothing: a dry run is a pass over the dry run's two
+// swaps, a scratch layer over the store and a channel that sends nothing.
 func TestDryRunChangesNothing(t *testing.T) {
 	st, srv, ch := setup(t, "active", "archived", "deleted")
-	sum, got := run(t, reconcile.Options{Store: st, Finder: shFinder(t, srv), DryRun: true,
-		NotifyResolved: true, Channels: map[string]notify.Channel{"ops": ch}})
+	sum, got := run(t, reconcile.Options{Store: scratch.New(st, nil), Finder: shFinder(t, srv),
+		NotifyResolved: true, Channels: map[string]notify.Channel{"ops": pipeline.Discard(ch.Name())}})
 	if want := (reconcile.Summary{Checked: 3, Active: 1, Resolved: 1, NotFound: 1}); sum != want || len(got) != 2 {
 		t.Errorf("dry run %+v %v, want %+v and two resolutions", sum, got, want)
 	}

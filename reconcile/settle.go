@@ -76,9 +76,6 @@ func (r *Reconciler) settle(ctx context.Context, ref securityhub.FindingRef, rec
 // resolve resolves one record and, when this call moved it from notified to
 // resolved and f is known, tells the record's channel.
 func (r *Reconciler) resolve(ctx context.Context, rec store.Record, f *asff.Finding, now time.Time, res *Resolution, sum *Summary) error {
-	if r.opt.DryRun {
-		return nil
-	}
 	was, err := r.opt.Store.Resolve(ctx, rec.Key, now)
 	if err != nil {
 		return fmt.Errorf("resolve %s: %w", rec.Key, err)
@@ -92,7 +89,7 @@ func (r *Reconciler) resolve(ctx context.Context, rec store.Record, f *asff.Find
 		return nil
 	}
 	n := notify.Notification{Finding: f, Rule: rec.Meta.Rule, Reason: ReasonResolved, Now: now}
-	if _, err := ch.Notify(ctx, n); err != nil {
+	if _, err := r.deliver.Deliver(ctx, ch, n); err != nil {
 		r.log.Error("resolved notification failed", keyKey, rec.Key, keyChannel, ch.Name(), keyErr, err)
 		sum.NotifyErrors++
 		res.Reason += "; resolved notification to " + ch.Name() + " failed"

@@ -61,7 +61,7 @@ func runReconcile(ctx context.Context, o reconcileOptions, stdout, stderr io.Wri
 	if err != nil {
 		return usageErr(err)
 	}
-	a, err := app.Open(ctx, cfg, app.Options{StatePath: o.state, Now: clock})
+	a, err := app.Open(ctx, cfg, app.Options{StatePath: o.state, Now: clock, DryRun: o.dryRun})
 	if err != nil {
 		return &exitError{code: exitPartial, err: err}
 	}
@@ -71,7 +71,7 @@ func runReconcile(ctx context.Context, o reconcileOptions, stdout, stderr io.Wri
 		return &exitError{code: exitPartial, err: err}
 	}
 	r, err := reconcile.New(reconcile.Options{
-		Store: a.Store, Finder: client, Now: clock, DryRun: o.dryRun, Channels: a.Channels, NotifyResolved: o.notifyResolved,
+		Store: a.Store, Finder: client, Now: clock, Channels: a.Channels, NotifyResolved: o.notifyResolved,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {

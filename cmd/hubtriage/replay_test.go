@@ -249,3 +249,48 @@ func mustAbs(t *testing.T, p string) string {
 	}
 	return a
 }
+
+// TestDryRunLeavesStateFileAsItWas: a dry run writes nothing to the state
+// file, byte for byte, even when it reads correlation index entries that
+// expired at its clock (which a writable store purges as it reads); and a
+// dry run on a state file that does not exist creates none.
+func TestDryRunLeavesStateFileAsItWas(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "hubtriage.yaml")
+	if err := os.WriteFile(cfg, []byte("rules: [{name: all}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	inputs, _ := filepath.Glob("../../correlate/testdata/findings/*.json")
+	state := filepath.Join(dir, "s.db")
+	replay := func(now string, extra ...string) result {
+		args := append([]string{"replay", "--config", cfg, "--state", state, "--now", now}, extra...)
+		return execute(t, "", append(args, inputs...)...)
+	}
+	if r := replay("2024-05-20T12:00:00Z"); r.code != 0 || !strings.Contains(r.kinds(), "correlate") {
+		t.Fatalf("real run: exit %d, decisions %s\n%s", r.code, r.kinds(), r.stderr)
+	}
+	before, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, now := range []string{"2024-05-20T13:00:00Z", "2025-01-01T00:00:00Z"} {
+		if r := replay(now, "--dry-run"); r.code != 0 {
+			t.Fatalf("dry run at %s: exit %d\n%s", now, r.code, r.stderr)
+		}
+		after, err := os.ReadFile(state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(before, after) {
+			t.Fatalf("dry run at %s changed the state file", now)
+		}
+	}
+	missing := filepath.Join(dir, "never-created.db")
+	r := execute(t, "", append([]string{"replay", "--config", cfg, "--state", missing, "--dry-run"}, inputs...)...)
+	if r.code != 0 || !strings.Contains(r.kinds(), "notify") {
+		t.Fatalf("dry run without state: exit %d, decisions %s\n%s", r.code, r.kinds(), r.stderr)
+	}
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Errorf("dry run created the state file %s (%v)", missing, err)
+	}
+}
