@@ -80,7 +80,8 @@ func (e *Engine) decide(ctx context.Context, r *Rule, res Ref, ev evaluation, no
 		next = archivedState(prev, now)
 		contrib = keysOf(prev.Evidence)
 	default:
-		changed, err := prev.changedBy(ev.contrib)
+		var changed bool
+		changed, err = prev.changedBy(ev.contrib)
 		if err == nil && changed {
 			err = prev.load()
 		}
