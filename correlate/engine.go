@@ -211,15 +211,6 @@ func (e *Engine) Observe(ctx context.Context, f *asff.Finding) ([]Result, error)
 	return out, nil
 }
 
-// Flush makes the engine's index writes durable when its index buffers
-// them (store/writeback); otherwise it does nothing.
-func (e *Engine) Flush(ctx context.Context) error {
-	if f, ok := e.idx.(interface{ Flush(context.Context) error }); ok {
-		return f.Flush(ctx)
-	}
-	return nil
-}
-
 // index writes or removes f's entry on every resource of a type some rule
 // uses. It returns the resources whose index changed (to re-evaluate) and
 // those where f's entry was kept as it was (where only a rolled-back

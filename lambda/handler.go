@@ -95,7 +95,6 @@ type Handler struct {
 	pipeline  *pipeline.Pipeline
 	reconcile Reconciler
 	log       *slog.Logger
-	closer    func() error
 }
 
 // New returns a Handler running p.
@@ -105,15 +104,6 @@ func New(p *pipeline.Pipeline, opt Options) *Handler {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Handler{pipeline: p, reconcile: opt.Reconcile, log: log}
-}
-
-// Close releases what Setup opened (the store). A Lambda process never
-// calls it; tests do.
-func (h *Handler) Close() error {
-	if h.closer == nil {
-		return nil
-	}
-	return h.closer()
 }
 
 // Response is what an invocation returns (Lambda's async invocations

@@ -201,7 +201,6 @@ func (r *rig) setup(t *testing.T) *Handler {
 	if err != nil {
 		t.Fatalf("setup: %v", err)
 	}
-	t.Cleanup(func() { h.Close() })
 	return h
 }
 

@@ -86,9 +86,10 @@ func Setup(ctx context.Context, opt SetupOptions) (*Handler, error) {
 			return nil, err
 		}
 	}
-	h := New(a.Pipeline, Options{Logger: log, Reconcile: rec})
-	h.closer = a.Close
-	return h, nil
+	// The store stays open for the life of the process: the Lambda
+	// runtime freezes and ends it without a shutdown call, and every
+	// invocation's Run flushes what it wrote.
+	return New(a.Pipeline, Options{Logger: log, Reconcile: rec}), nil
 }
 
 func awsConfig(ctx context.Context, given *aws.Config) (aws.Config, error) {

@@ -52,7 +52,7 @@ func (s dedupStage) claim(ctx context.Context, a *Alert, ch notify.Channel) *Sen
 	case errors.Is(err, store.ErrDuplicate):
 		snd.Dup = dupReason(*r, time.Time{})
 	case errors.Is(err, store.ErrInFlight):
-		snd.Pending = "notification claimed by another worker that has not settled it; not sent by this run, the next run sees its outcome"
+		snd.Pending = "notification claimed by another worker that has not settled it (" + err.Error() + "); not sent by this run, the next run sees its outcome"
 	case err != nil:
 		snd.Err, snd.Retry = fmt.Errorf("claim: %w", err), true
 	default:

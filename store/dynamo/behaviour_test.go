@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -391,4 +392,25 @@ func getRaw(t *testing.T, e env, pk, sk string) map[string]types.AttributeValue 
 		t.Fatalf("raw GetItem(%s, %s): %v", pk, sk, err)
 	}
 	return out.Item
+}
+
+// TestInFlightNamesItsOwner: a worker meeting another's live claim is told
+// whose it is and until when, so a run can report it as pending.
+func TestInFlightNamesItsOwner(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a := e.open(t, dynamo.Options{Owner: "worker-a"})
+	b := e.open(t, dynamo.Options{Owner: "worker-b"})
+	t0 := now()
+	if _, err := a.Claim(ctx, "k", testMeta("k"), t0, window, lease); err != nil {
+		t.Fatal(err)
+	}
+	_, err := b.Claim(ctx, "k", testMeta("k"), t0, window, lease)
+	if !errors.Is(err, store.ErrInFlight) {
+		t.Fatalf("Claim = %v, want ErrInFlight", err)
+	}
+	until := t0.Add(lease).Format(time.RFC3339)
+	if msg := err.Error(); !strings.Contains(msg, "held by worker-a until "+until) {
+		t.Errorf("error %q does not name the owner and the lease's end (%s)", msg, until)
+	}
 }

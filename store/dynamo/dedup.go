@@ -78,7 +78,7 @@ func (s *Store) Claim(ctx context.Context, key string, meta store.Meta, now time
 	if lease <= 0 {
 		return store.Claim{}, fmt.Errorf("claim %q: lease must be positive (got %s)", key, lease)
 	}
-	token, err := newToken()
+	token, err := s.newToken()
 	if err != nil {
 		return store.Claim{}, fmt.Errorf("claim %q: %w", key, err)
 	}
@@ -117,6 +117,10 @@ func (s *Store) tryClaim(ctx context.Context, key string, meta store.Meta, token
 		return grant(key, token, st), false, nil
 	}
 	if _, err := store.Decide(st.rec, st.claimedAt(now), now, window); err != nil {
+		if errors.Is(err, store.ErrInFlight) {
+			return store.Claim{}, false, fmt.Errorf("claim %q: %w (held by %s until %s)", key, err,
+				ownerOf(st.token), st.claimExpires.UTC().Format(time.RFC3339))
+		}
 		return store.Claim{}, false, fmt.Errorf("claim %q: %w", key, err)
 	}
 	return store.Claim{}, true, nil

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -54,6 +56,9 @@ type Options struct {
 	// Record.Claimed in Get and Records, and "live" in PutIf. Nil means
 	// time.Now.
 	Now func() time.Time
+	// Owner names this worker in the claims it holds, so that a run meeting
+	// one can say whose it is (default: host name and process id).
+	Owner string
 }
 
 // Store is the DynamoDB implementation of store.Store over one table laid
@@ -65,6 +70,7 @@ type Store struct {
 	now      func() time.Time
 	retryer  aws.Retryer
 	pageSize *int32 // nil: no Limit
+	owner    string
 }
 
 var _ store.Store = (*Store)(nil)
@@ -92,7 +98,11 @@ func New(api API, table string, opts Options) *Store {
 		o.MaxBackoff = opts.MaxBackoff
 		o.RateLimiter = ratelimit.None
 	})
-	st := &Store{api: api, table: table, now: opts.Now, retryer: r}
+	if opts.Owner == "" {
+		host, _ := os.Hostname()
+		opts.Owner = fmt.Sprintf("%s pid %d", host, os.Getpid())
+	}
+	st := &Store{api: api, table: table, now: opts.Now, retryer: r, owner: opts.Owner}
 	if opts.PageSize > 0 {
 		st.pageSize = &opts.PageSize
 	}
@@ -108,13 +118,22 @@ func (s *Store) withRetryer(o *dynamodb.Options) {
 	o.RetryMaxAttempts = 0
 }
 
-// newToken returns a random claim token.
-func newToken() (string, error) {
+// newToken returns a random claim token naming its owner.
+func (s *Store) newToken() (string, error) {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", fmt.Errorf("claim token: %w", err)
 	}
-	return hex.EncodeToString(b[:]), nil
+	return hex.EncodeToString(b[:]) + tokenOwner + s.owner, nil
+}
+
+// tokenOwner separates a claim token's random part from its owner.
+const tokenOwner = "@"
+
+// ownerOf is the owner a claim token names ("" for tokens without one).
+func ownerOf(token string) string {
+	_, owner, _ := strings.Cut(token, tokenOwner)
+	return owner
 }
 
 // Flush has nothing to do: every write is sent at once.

@@ -30,6 +30,7 @@ func runIndex(t *testing.T, open Opener) {
 		{"values are copies", testValueCopies},
 		{"empty partition or sort rejected", testIndexInvalid},
 		{"batch applies all or none", testApply},
+		{"flush keeps what was written", testFlush},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, fresh(t, open)) })
@@ -370,4 +371,30 @@ func testApply(t *testing.T, s store.Store) {
 		t.Fatal("Apply with an empty sort key = nil, want an error")
 	}
 	wantEntry(t, s, store.Entry{Partition: "p", Sort: "kept", Value: []byte("new")}, t0)
+}
+
+// testFlush checks the Store.Flush clause: Flush returns nil on a healthy
+// store, and writes made before it (buffered or not) are read back the
+// same after it, deletions included.
+func testFlush(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := base()
+	put(t, s, store.Entry{Partition: "p", Sort: "kept", Value: []byte("v")})
+	put(t, s, store.Entry{Partition: "p", Sort: "deleted", Value: []byte("v")})
+	if err := s.Delete(ctx, "p", "deleted"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutIf(ctx, store.Entry{Partition: "p", Sort: "kept", Value: []byte("v2")}, []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatalf("Flush = %v", err)
+	}
+	if got := sorts(t, "p", entries(t, s, "p", now)); strings.Join(got, ",") != "kept" {
+		t.Fatalf("after Flush, partition holds %v, want [kept]", got)
+	}
+	wantEntry(t, s, store.Entry{Partition: "p", Sort: "kept", Value: []byte("v2")}, now)
+	if err := s.Flush(ctx); err != nil {
+		t.Fatalf("second Flush = %v", err)
+	}
 }
