@@ -75,6 +75,9 @@ type Result struct {
 	Resource string
 	// Finding is the correlated finding as ASFF JSON, ready for BatchImportFindings.
 	Finding []byte
+	// Correlated is the same finding as the pipeline's finding type (its
+	// Raw is Finding), for the stages that alert on it.
+	Correlated *asff.Finding
 	// Contributing lists every contributing finding (RelatedFindings holds
 	// at most 10 of them), ordered by ProductArn and Id.
 	Contributing []asff.RelatedFinding

@@ -250,11 +250,12 @@ func (e *Engine) write(ctx context.Context, r *Rule, next state, contrib []strin
 		return nil, fmt.Errorf("write correlation state %s: %w", c.part, err)
 	}
 	res := &Result{
-		Rule:     r.Name,
-		Resource: next.Finding.Resources[0].ID,
-		Finding:  fb,
-		Archived: next.Archived,
-		commit:   c,
+		Rule:       r.Name,
+		Resource:   next.Finding.Resources[0].ID,
+		Finding:    fb,
+		Correlated: typed(next.Finding, fb),
+		Archived:   next.Archived,
+		commit:     c,
 	}
 	for _, k := range contrib {
 		arn, id, _ := strings.Cut(k, "|")

@@ -135,11 +135,7 @@ func (p *Pipeline) importAll(ctx context.Context, rs []correlate.Result) (map[in
 // correlated is the decision on one correlated finding, which importErr
 // says the sink did not take, and the alert on it when it did.
 func (p *Pipeline) correlated(ctx context.Context, i int, r correlate.Result, importErr error) (*Alert, Decision) {
-	cf, err := asff.DecodeFinding(r.Finding)
-	if err != nil {
-		return nil, Decision{Rule: r.Rule, Decision: DecisionError, Resource: r.Resource, Channels: []string{},
-			Reason: "correlated finding does not decode: " + err.Error()}
-	}
+	cf := r.Correlated
 	d := newDecision(cf, r.Rule, DecisionCorrelate, correlateReason(r))
 	d.Resource = r.Resource
 	for _, c := range r.Contributing {

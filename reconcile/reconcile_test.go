@@ -12,11 +12,11 @@ import (
 
 	"hubtriage/notify"
 	"hubtriage/pipeline"
-	"hubtriage/store/scratch"
 	"hubtriage/reconcile"
 	"hubtriage/securityhub/shtest"
 	"hubtriage/store"
 	"hubtriage/store/bolt"
+	"hubtriage/store/scratch"
 )
 
 var (
