@@ -267,8 +267,8 @@ func (e *Engine) withRetries(ctx context.Context, targets []target, kept, touche
 		}
 		for _, ent := range entries {
 			r := e.byName[ent.Sort]
-			if rolledBack(ent.Value) && r != nil && r.Join == ref.Type && !slices.Contains(targets, target{r, ref}) {
-				targets = append(targets, target{r, ref})
+			if rolledBack(ent.Value) && r != nil && r.Join == ref.Type && !slices.Contains(targets, target{rule: r, res: ref}) {
+				targets = append(targets, target{rule: r, res: ref})
 				added = true
 			}
 		}
@@ -345,6 +345,7 @@ func (e *Engine) relate(ctx context.Context, f *asff.Finding, refs []Ref, now ti
 type target struct {
 	rule *Rule
 	res  Ref
+	due  bool // only because its findings left the window (partDue)
 }
 
 // affected lists the (rule, resource) pairs the touched resources feed:
@@ -358,7 +359,7 @@ func (e *Engine) affected(ctx context.Context, rd *reads, touched refSet, now ti
 		k := [2]string{r.Name, res.Key()}
 		if !seen[k] {
 			seen[k] = true
-			out = append(out, target{r, res})
+			out = append(out, target{rule: r, res: res})
 		}
 	}
 	for _, ref := range touched {

@@ -60,32 +60,26 @@ func (e *Engine) markPending(ctx context.Context, r *Rule, res Ref, now time.Tim
 
 // Settle evaluates every rule and resource whose evaluation was deferred
 // (Options.Defer), including those a run that ended before its Settle
-// left, and returns the correlated findings whose contributing set
-// changed, ordered by rule and resource, with the errors of the targets
-// it could not settle (which stay pending). A target is no longer pending
-// once settled; Rollback of its Result makes it pending again. Without
-// Defer there is never anything to settle.
+// left, and every open correlation whose contributing findings have all
+// left the window by now (see partDue), and returns the correlated
+// findings whose contributing set changed, ordered by rule and resource,
+// with the errors of the targets it could not settle (which stay pending).
+// A target is no longer pending once settled; Rollback of its Result makes
+// it pending again. Without Defer there is never anything to settle.
 func (e *Engine) Settle(ctx context.Context) ([]Result, error) {
 	if !e.opt.Defer {
 		return nil, nil // (no read: a Lambda invocation pays for none)
 	}
 	now := e.opt.Now()
-	entries, err := e.idx.Entries(ctx, partPending, now)
+	targets, stale, err := e.pendingTargets(ctx, now)
 	if err != nil {
-		return nil, fmt.Errorf("read pending correlations: %w", err)
+		return nil, err
 	}
-	var targets []target
-	var stale []string
-	for _, ent := range entries {
-		var res Ref
-		rule, _, _ := strings.Cut(ent.Sort, "|") // rule names have no "|"
-		r := e.byName[rule]
-		if r == nil || json.Unmarshal(ent.Value, &res) != nil {
-			stale = append(stale, ent.Sort) // a rule since removed, or unreadable
-			continue
-		}
-		targets = append(targets, target{r, res})
+	aged, err := e.agedOut(ctx, now, targets)
+	if err != nil {
+		return nil, err
 	}
+	targets = append(targets, aged...)
 	sortTargets(targets)
 	e.mu.Lock()
 	clear(e.pending)
@@ -103,7 +97,7 @@ func (e *Engine) Settle(ctx context.Context) ([]Result, error) {
 	for _, t := range targets {
 		res, err := e.settle(ctx, newReads(e.idx), t.rule, t.res)
 		if err == nil {
-			err = e.idx.Delete(ctx, partPending, pendingKey(t.rule.Name, t.res))
+			err = e.settled(ctx, t, res)
 		}
 		if err != nil {
 			errs = append(errs, err)
@@ -114,4 +108,99 @@ func (e *Engine) Settle(ctx context.Context) ([]Result, error) {
 		}
 	}
 	return out, errors.Join(errs...)
+}
+
+// pendingTargets reads the deferred targets, and the keys of pending
+// entries no rule reads any more.
+func (e *Engine) pendingTargets(ctx context.Context, now time.Time) (targets []target, stale []string, err error) {
+	entries, err := e.idx.Entries(ctx, partPending, now)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read pending correlations: %w", err)
+	}
+	for _, ent := range entries {
+		var res Ref
+		rule, _, _ := strings.Cut(ent.Sort, "|") // rule names have no "|"
+		r := e.byName[rule]
+		if r == nil || json.Unmarshal(ent.Value, &res) != nil {
+			stale = append(stale, ent.Sort) // a rule since removed, or unreadable
+			continue
+		}
+		targets = append(targets, target{rule: r, res: res})
+	}
+	return targets, stale, nil
+}
+
+// settled drops what made t a target: its pending entry, and its due
+// entry when it came due and evaluating it changed nothing (the
+// correlation is gone or was already archived).
+func (e *Engine) settled(ctx context.Context, t target, res *Result) error {
+	k := pendingKey(t.rule.Name, t.res)
+	if t.due && res == nil {
+		if err := e.idx.Delete(ctx, partDue, k); err != nil {
+			return fmt.Errorf("drop due correlation: %w", err)
+		}
+	}
+	if t.due {
+		return nil
+	}
+	return e.idx.Delete(ctx, partPending, k)
+}
+
+// partDue holds one entry per open correlation, sorted like partPending,
+// saying when its newest contributing finding leaves the rule's window.
+// Settle re-evaluates the correlations then due, so one whose findings
+// all aged out is archived even if nothing on its resource is observed
+// again. The entry is written with the correlation's state and lasts as
+// long.
+const partDue = "corr/due"
+
+// dueEntry is the value of a partDue entry.
+type dueEntry struct {
+	Res Ref       `json:"res"`
+	At  time.Time `json:"at"`
+}
+
+// agedOut lists the open correlations due at now that are not targets
+// already.
+func (e *Engine) agedOut(ctx context.Context, now time.Time, already []target) ([]target, error) {
+	entries, err := e.idx.Entries(ctx, partDue, now)
+	if err != nil {
+		return nil, fmt.Errorf("read due correlations: %w", err)
+	}
+	have := make(map[string]bool, len(already))
+	for _, t := range already {
+		have[pendingKey(t.rule.Name, t.res)] = true
+	}
+	var out []target
+	for _, ent := range entries {
+		var d dueEntry
+		rule, _, _ := strings.Cut(ent.Sort, "|")
+		r := e.byName[rule]
+		if r == nil || json.Unmarshal(ent.Value, &d) != nil || d.At.After(now) || have[ent.Sort] {
+			continue
+		}
+		out = append(out, target{rule: r, res: d.Res, due: true})
+	}
+	return out, nil
+}
+
+// track records when the correlation next written leaves the window
+// (nothing, once archived).
+func (e *Engine) track(ctx context.Context, r *Rule, next state, c commit) error {
+	k := pendingKey(r.Name, c.res)
+	if next.Archived {
+		if err := e.idx.Delete(ctx, partDue, k); err != nil {
+			return fmt.Errorf("drop due correlation: %w", err)
+		}
+		return nil
+	}
+	_, last := observedSpan(next.Evidence)
+	val, err := json.Marshal(dueEntry{Res: c.res, At: last.Add(r.Window)})
+	if err != nil {
+		return fmt.Errorf("encode due correlation: %w", err)
+	}
+	if err := e.idx.Put(ctx, store.Entry{Partition: partDue, Sort: k, Value: val, ExpiresAt: c.expires}); err != nil {
+		return fmt.Errorf("record due correlation: %w", err)
+	}
+	return nil
 }

@@ -207,8 +207,9 @@ func archivedState(prev *state, now time.Time) state {
 	return next
 }
 
-// stateExpiry keeps an open state until its newest contributing finding
-// leaves the window, and an archived one for a window, after which a new
+// stateExpiry keeps an open state for a window after its newest
+// contributing finding leaves the window (time for Settle to archive it:
+// see partDue), and an archived one for a window, after which a new
 // correlation starts afresh.
 //
 // Backends judge PutIf's "live" by their own clock, so the expiry is never
@@ -218,7 +219,7 @@ func (e *Engine) stateExpiry(r *Rule, next state, now time.Time) time.Time {
 	expires := now.Add(r.Window)
 	if !next.Archived {
 		_, last := observedSpan(next.Evidence)
-		expires = last.Add(r.Window)
+		expires = last.Add(2 * r.Window)
 	}
 	return later(expires, time.Now().Add(r.Window))
 }
@@ -248,6 +249,11 @@ func (e *Engine) write(ctx context.Context, r *Rule, next state, contrib []strin
 			return nil, err
 		}
 		return nil, fmt.Errorf("write correlation state %s: %w", c.part, err)
+	}
+	if e.opt.Defer {
+		if err := e.track(ctx, r, next, c); err != nil {
+			return nil, err
+		}
 	}
 	res := &Result{
 		Rule:       r.Name,

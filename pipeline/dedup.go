@@ -17,13 +17,14 @@ import (
 type dedupStage struct{ p *Pipeline }
 
 func (s dedupStage) Exec(ctx context.Context, b Batch) (Batch, error) {
-	out := b.Alerts[:0:0]
+	out := b.Alerts[:0] // (filtered in place)
 	for _, a := range b.Alerts {
 		claimed := false
-		for _, ch := range targets(*a.Rule) {
-			snd := s.claim(ctx, a, ch)
-			a.Sends = append(a.Sends, snd)
-			claimed = claimed || snd.Dup == ""
+		chs := targets(*a.Rule)
+		a.Sends = make([]Send, len(chs))
+		for i, ch := range chs {
+			s.claim(ctx, a, ch, &a.Sends[i])
+			claimed = claimed || a.Sends[i].Dup == ""
 		}
 		if !claimed {
 			b.stop(a, fold(a))
@@ -35,16 +36,16 @@ func (s dedupStage) Exec(ctx context.Context, b Batch) (Batch, error) {
 	return b, nil
 }
 
-// claim takes the right to notify a on ch, or says why not.
-func (s dedupStage) claim(ctx context.Context, a *Alert, ch notify.Channel) *Send {
+// claim takes the right to notify a on ch, or says why not, in snd.
+func (s dedupStage) claim(ctx context.Context, a *Alert, ch notify.Channel, snd *Send) {
 	r, f, now := a.Rule, a.Finding, a.now
-	snd := &Send{Channel: ch, Key: dedupKey(r.Name, channelName(ch), f)}
+	*snd = Send{Channel: ch, Key: dedupKey(r.Name, channelName(ch), f)}
 	st := s.p.opt.Store
 	// Fast path: most events are re-imports of findings notified within the
 	// window; a read settles them without a conditional write.
 	if rec, err := st.Get(ctx, snd.Key); err == nil && rec.Status == store.StatusNotified && now.Sub(rec.LastNotifiedAt) < r.window() {
 		snd.Dup = dupReason(*r, rec.LastNotifiedAt)
-		return snd
+		return
 	}
 	meta := store.Meta{FindingID: f.ID, ProductArn: f.ProductArn, Rule: r.Name, Channel: channelName(ch)}
 	c, err := st.Claim(ctx, snd.Key, meta, now, r.window(), s.p.opt.Lease)
@@ -58,7 +59,6 @@ func (s dedupStage) claim(ctx context.Context, a *Alert, ch notify.Channel) *Sen
 	default:
 		snd.Claim, snd.Claimed = c, true
 	}
-	return snd
 }
 
 // dedupKey is the store key of one rule's view of one finding on one

@@ -30,8 +30,8 @@ type deliverStage struct {
 
 func (s deliverStage) Exec(ctx context.Context, b Batch) (Batch, error) {
 	for _, a := range b.Alerts {
-		for _, snd := range a.Sends {
-			if snd.Claimed && snd.Channel != nil {
+		for i := range a.Sends {
+			if snd := &a.Sends[i]; snd.Claimed && snd.Channel != nil {
 				snd.Retry, snd.Err = s.send(ctx, a, snd)
 			}
 		}
@@ -72,12 +72,11 @@ func NewDeliverer(obs Observer) *Deliverer {
 // Deliver sends n on ch through the deliver stage and returns the
 // channel's verdict (see notify.Channel).
 func (d *Deliverer) Deliver(ctx context.Context, ch notify.Channel, n notify.Notification) (retry bool, err error) {
-	snd := &Send{Channel: ch, Claimed: true}
-	a := &Alert{Finding: n.Finding, Rule: &Rule{Name: n.Rule}, now: n.Now, reason: n.Reason, Sends: []*Send{snd}}
+	a := &Alert{Finding: n.Finding, Rule: &Rule{Name: n.Rule}, now: n.Now, reason: n.Reason, Sends: []Send{{Channel: ch, Claimed: true}}}
 	if _, err := d.stage.Exec(ctx, Batch{Alerts: []*Alert{a}}); err != nil {
 		return true, err
 	}
-	return snd.Retry, snd.Err
+	return a.Sends[0].Retry, a.Sends[0].Err
 }
 
 // errCircuitOpen fails, without an attempt, a message to a channel whose

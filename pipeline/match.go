@@ -15,12 +15,16 @@ import (
 type decodeStage struct{}
 
 func (decodeStage) Exec(_ context.Context, b Batch) (Batch, error) {
+	n := len(b.Input)
+	alerts, ptrs := make([]Alert, n), make([]*Alert, 2*n) // (one allocation each for the batch)
+	b.Findings, b.Alerts = ptrs[:0:n], ptrs[n:n]
 	for i, r := range b.Input {
 		if r.Err != nil {
 			b.decide(position{i, subFinding}, decodeError(r.Err))
 			continue
 		}
-		a := &Alert{Finding: r.Finding, pos: position{finding: i}}
+		a := &alerts[i]
+		*a = Alert{Finding: r.Finding, pos: position{finding: i}}
 		b.Findings = append(b.Findings, a)
 		b.Alerts = append(b.Alerts, a)
 	}
@@ -41,21 +45,33 @@ type matchStage struct {
 }
 
 func (s matchStage) Exec(_ context.Context, b Batch) (Batch, error) {
-	out := b.Alerts[:0:0]
+	out := make([]*Alert, 0, len(b.Alerts)*len(s.rules))
 	for _, a := range b.Alerts {
 		if a.Rule != nil || !a.Finding.Active() {
 			out = append(out, a)
 			continue
 		}
 		now := s.now()
-		n := len(out)
+		var hit [16]bool
+		n := 0
 		for i := range s.rules {
 			if s.rules[i].Filter.Match(a.Finding, now) {
-				out = append(out, &Alert{Finding: a.Finding, Rule: &s.rules[i], pos: position{a.pos.finding, i}, now: now})
+				n++
+				if i < len(hit) {
+					hit[i] = true
+				}
 			}
 		}
-		if len(out) == n {
+		if n == 0 {
 			b.stop(a, newDecision(a.Finding, "", DecisionFiltered, "matched no rule"))
+			continue
+		}
+		matched := make([]Alert, 0, n) // (one allocation for the finding's alerts)
+		for i := range s.rules {
+			if (i < len(hit) && hit[i]) || (i >= len(hit) && s.rules[i].Filter.Match(a.Finding, now)) {
+				matched = append(matched, Alert{Finding: a.Finding, Rule: &s.rules[i], pos: position{a.pos.finding, i}, now: now})
+				out = append(out, &matched[len(matched)-1])
+			}
 		}
 	}
 	b.Alerts = out
@@ -68,7 +84,7 @@ func (s matchStage) Exec(_ context.Context, b Batch) (Batch, error) {
 type resolveStage struct{ p *Pipeline }
 
 func (s resolveStage) Exec(ctx context.Context, b Batch) (Batch, error) {
-	out := b.Alerts[:0:0]
+	out := b.Alerts[:0] // (filtered in place)
 	for _, a := range b.Alerts {
 		if a.Rule != nil || a.Finding.Active() {
 			out = append(out, a)

@@ -21,7 +21,8 @@ type recordStage struct{ p *Pipeline }
 func (s recordStage) Exec(ctx context.Context, b Batch) (Batch, error) {
 	for _, a := range b.Alerts {
 		parked := false
-		for _, snd := range a.Sends {
+		for i := range a.Sends {
+			snd := &a.Sends[i]
 			if snd.Err != nil && snd.Retry {
 				if snd.Claimed {
 					s.release(ctx, snd.Claim)
@@ -69,7 +70,8 @@ func fold(a *Alert) Decision {
 	d := newDecision(f, r.Name, "", "")
 	var errs, pending, dups []string
 	var sent *Send
-	for _, snd := range a.Sends {
+	for i := range a.Sends {
+		snd := &a.Sends[i]
 		switch {
 		case snd.Err != nil:
 			errs = append(errs, snd.Err.Error()+failureOutcome(snd))

@@ -71,7 +71,7 @@ type Alert struct {
 	Finding *asff.Finding
 	Rule    *Rule
 	// Sends are its deliveries, one per channel of the rule (set by dedup).
-	Sends []*Send
+	Sends []Send
 	// pos orders its decision among the batch's: finding, then rule.
 	pos position
 	// now is the clock when it was matched, the time of its decision.
@@ -124,6 +124,9 @@ func (b *Batch) decide(pos position, d Decision) {
 
 // decisions are the batch's decisions in output order.
 func (b *Batch) decisions() []Decision {
+	if len(b.decided) == 0 {
+		return nil
+	}
 	slices.SortStableFunc(b.decided, func(x, y placed) int {
 		if x.pos.finding != y.pos.finding {
 			return x.pos.finding - y.pos.finding

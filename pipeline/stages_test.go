@@ -176,7 +176,7 @@ func (f *flaky) Notify(context.Context, notify.Notification) (bool, error) {
 }
 
 func claimedAlert(p *Pipeline, f *asff.Finding, ch notify.Channel) *Alert {
-	return &Alert{Finding: f, Rule: &p.opt.Rules[0], now: stageNow, Sends: []*Send{{Channel: ch, Claimed: true}}}
+	return &Alert{Finding: f, Rule: &p.opt.Rules[0], now: stageNow, Sends: []Send{{Channel: ch, Claimed: true}}}
 }
 
 func TestDeliverStageOpensTheCircuit(t *testing.T) {
@@ -228,7 +228,7 @@ func TestRecordStage(t *testing.T) {
 				t.Fatal(err)
 			}
 			a := &Alert{Finding: f, Rule: &p.opt.Rules[0], now: stageNow,
-				Sends: []*Send{{Channel: ch, Key: key, Claim: claim, Claimed: true, Err: c.err, Retry: c.retry}}}
+				Sends: []Send{{Channel: ch, Key: key, Claim: claim, Claimed: true, Err: c.err, Retry: c.retry}}}
 			b := mustExec(t, stage(r, "record"), Batch{Alerts: []*Alert{a}})
 			ds := b.decisions()
 			if len(ds) != 1 || !strings.Contains(ds[0].Decision+" "+ds[0].Reason, c.wantOutcome) {
