@@ -62,7 +62,7 @@ type State struct {
 	Backend  string   `yaml:"backend"`
 	Path     string   `yaml:"path"`
 	DynamoDB DynamoDB `yaml:"dynamodb"`
-	// Lease bounds how long a claimed notification may stay unsettled
+	// Lease bounds how long a claimed notification may stay unconfirmed
 	// before another worker may take it over (a crashed sender).
 	Lease Duration `yaml:"lease"`
 }

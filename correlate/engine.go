@@ -203,7 +203,7 @@ func (e *Engine) Observe(ctx context.Context, f *asff.Finding) ([]Result, error)
 	}
 	var out []Result
 	for _, t := range targets {
-		res, err := e.settle(ctx, rd, t.rule, t.res)
+		res, err := e.update(ctx, rd, t.rule, t.res)
 		if err != nil {
 			return out, err
 		}
@@ -410,10 +410,10 @@ func (r *Rule) hasVia(typ string) bool {
 	return false
 }
 
-// settle evaluates rule r on res and records and returns the change, if
+// update evaluates rule r on res and records and returns the change, if
 // any, retrying when a concurrent writer changed the state first. The
 // first attempt may use what rd already read; a retry reads afresh.
-func (e *Engine) settle(ctx context.Context, rd *reads, r *Rule, res Ref) (*Result, error) {
+func (e *Engine) update(ctx context.Context, rd *reads, r *Rule, res Ref) (*Result, error) {
 	for range maxAttempts {
 		now := e.opt.Now()
 		ev, err := e.evaluate(ctx, rd, r, res, now)

@@ -58,7 +58,10 @@ func (e *Engine) markPending(ctx context.Context, r *Rule, res Ref, now time.Tim
 	return nil
 }
 
-// Settle evaluates every rule and resource whose evaluation was deferred
+// Settle is the one meaning of "settle" in hubtriage: once per batch (a
+// replay's input, a daemon poll, one Lambda event), evaluate what the
+// batch's findings changed. It evaluates every rule and resource whose
+// evaluation was deferred
 // (Options.Defer), including those a run that ended before its Settle
 // left, and every open correlation whose contributing findings have all
 // left the window by now (see partDue), and returns the correlated
@@ -95,7 +98,7 @@ func (e *Engine) Settle(ctx context.Context) ([]Result, error) {
 	var out []Result
 	var errs []error
 	for _, t := range targets {
-		res, err := e.settle(ctx, newReads(e.idx), t.rule, t.res)
+		res, err := e.update(ctx, newReads(e.idx), t.rule, t.res)
 		if err == nil {
 			err = e.settled(ctx, t, res)
 		}

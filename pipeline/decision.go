@@ -6,8 +6,8 @@ const (
 	DecisionRenotify   = "renotify"
 	DecisionRecurrence = "recurrence"
 	DecisionDuplicate  = "duplicate"
-	// DecisionPending: another worker holds the claim and has not settled
-	// it; this run sent nothing and cannot tell whether that worker will.
+	// DecisionPending: another worker holds the claim and has neither
+	// confirmed nor released it; this run sent nothing and cannot tell whether that worker will.
 	DecisionPending   = "pending"
 	DecisionFiltered  = "filtered"
 	DecisionResolved  = "resolved"
@@ -43,7 +43,7 @@ type Summary struct {
 	Filtered   int64 // findings matched by no rule
 	Correlated int64 // correlate decisions
 	Errors     int64 // decode errors and failed deliveries
-	Pending    int64 // notifications another worker holds unsettled
+	Pending    int64 // notifications another worker holds unconfirmed
 	// Interrupted is set when the run stopped reading its input because it
 	// was cancelled; Read then says how far it got.
 	Interrupted bool

@@ -42,7 +42,7 @@ func (s dedupStage) claim(ctx context.Context, a *Alert, ch notify.Channel, snd 
 	*snd = Send{Channel: ch, Key: dedupKey(r.Name, channelName(ch), f)}
 	st := s.p.opt.Store
 	// Fast path: most events are re-imports of findings notified within the
-	// window; a read settles them without a conditional write.
+	// window; a read decides them without a conditional write.
 	if rec, err := st.Get(ctx, snd.Key); err == nil && rec.Status == store.StatusNotified && now.Sub(rec.LastNotifiedAt) < r.window() {
 		snd.Dup = dupReason(*r, rec.LastNotifiedAt)
 		return
@@ -53,7 +53,7 @@ func (s dedupStage) claim(ctx context.Context, a *Alert, ch notify.Channel, snd 
 	case errors.Is(err, store.ErrDuplicate):
 		snd.Dup = dupReason(*r, time.Time{})
 	case errors.Is(err, store.ErrInFlight):
-		snd.Pending = "notification claimed by another worker that has not settled it (" + err.Error() + "); not sent by this run, the next run sees its outcome"
+		snd.Pending = "notification claimed by another worker that has not confirmed it (" + err.Error() + "); not sent by this run, the next run sees its outcome"
 	case err != nil:
 		snd.Err, snd.Retry = fmt.Errorf("claim: %w", err), true
 	default:

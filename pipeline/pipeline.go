@@ -50,7 +50,7 @@ type Options struct {
 	Store store.Store
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Lease bounds an unsettled claim (default 5 minutes).
+	// Lease bounds a claim neither confirmed nor released (default 5 minutes).
 	Lease time.Duration
 	// Workers is how many findings are processed at once (default 16).
 	Workers  int

@@ -10,7 +10,7 @@ import (
 	"hubtriage/store"
 )
 
-// recordStage settles every claim: a message the channel accepted is
+// recordStage ends every claim: a message the channel accepted is
 // confirmed; one it refused for good is confirmed too, so it is reported
 // once and not retried (its reason is in the error decision); one a retry
 // may fix is released and its finding parked, so the next run retries it

@@ -150,7 +150,7 @@ func (s Summary) String() string {
 // A failed batch is counted in Errors and logged, and the pass goes on with
 // the next one; its records are kept as they are. Run returns an error only
 // when the records cannot be read, emit fails, or ctx is cancelled (between
-// batches: a batch that was looked up is always settled completely).
+// batches: a batch that was looked up is always judged completely).
 func (r *Reconciler) Run(ctx context.Context, emit func(Resolution) error) (Summary, error) {
 	tracked, err := collect(ctx, r.opt.Store)
 	if err != nil {
@@ -171,7 +171,7 @@ func (r *Reconciler) Run(ctx context.Context, emit func(Resolution) error) (Summ
 			sum.Errors += len(batch)
 			continue
 		}
-		if err := r.settleBatch(context.WithoutCancel(ctx), batch, tracked.records, found, &sum, emit); err != nil {
+		if err := r.resolveBatch(context.WithoutCancel(ctx), batch, tracked.records, found, &sum, emit); err != nil {
 			return sum, err
 		}
 	}

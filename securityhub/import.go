@@ -131,14 +131,14 @@ func (c *Client) importRound(ctx context.Context, pending []pendingFinding, atte
 			res.Failed = append(res.Failed, failAll(retry, err)...)
 			return nil, fmt.Errorf("import findings: batch %d of %d (%d findings): %w", b+1, len(batches), len(batch), err)
 		}
-		retry = append(retry, c.settle(batch, out.FailedFindings, attempt, latest, res)...)
+		retry = append(retry, c.record(batch, out.FailedFindings, attempt, latest, res)...)
 	}
 	return retry, nil
 }
 
-// settle records the outcome of one accepted request in res and returns the
+// record records the outcome of one accepted request in res and returns the
 // findings of batch to resend.
-func (c *Client) settle(batch []pendingFinding, entries []types.ImportFindingsError, attempt int,
+func (c *Client) record(batch []pendingFinding, entries []types.ImportFindingsError, attempt int,
 	latest map[FindingRef]int, res *ImportResult) []pendingFinding {
 	var retry []pendingFinding
 	failed, unmatched := matchFailures(batch, entries)

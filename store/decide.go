@@ -3,12 +3,12 @@ package store
 import "time"
 
 // Decide is the claim decision table, the one every backend and the dry
-// run's scratch layer apply: given a key's settled record (zero Status:
+// run's scratch layer apply: given a key's record (zero Status:
 // never notified), whether another claim's lease is still running at now,
 // and the rule's window, it returns the kind of notification a Claim may
 // send, or ErrDuplicate (notified less than window ago) or ErrInFlight
 // (another worker holds the key). A duplicate wins over an in-flight claim:
-// a renotification racing a settled notification is not worth a retry.
+// a renotification racing a recorded notification is not worth a retry.
 func Decide(rec Record, claimed bool, now time.Time, window time.Duration) (Kind, error) {
 	switch {
 	case rec.Status == StatusNotified && now.Sub(rec.LastNotifiedAt) < window:
@@ -24,10 +24,10 @@ func Decide(rec Record, claimed bool, now time.Time, window time.Duration) (Kind
 }
 
 // Item is what an in-process backend (the embedded file, the in-memory
-// store, the dry run's scratch layer) keeps for one dedup key: the settled
+// store, the dry run's scratch layer) keeps for one dedup key: the
 // record (Status "" while the key was never notified) and the claim held on
 // it, if any. Claim writes only the claim fields and Confirm only then
-// settles the record, which is what lets Release drop a claim without
+// writes the record, which is what lets Release drop a claim without
 // undoing a Resolve made meanwhile. Item is not safe for concurrent use;
 // its backend serialises access.
 type Item struct {
@@ -38,8 +38,8 @@ type Item struct {
 	Pending    Meta // meta of the held claim, stored on Confirm
 }
 
-// Settled reports whether the key was ever notified (a record exists).
-func (it *Item) Settled() bool { return it.Rec.Status != "" }
+// HasRecord reports whether the key was ever notified (a record exists).
+func (it *Item) HasRecord() bool { return it.Rec.Status != "" }
 
 // Holds reports whether token is the claim held on the item.
 func (it *Item) Holds(token string) bool { return it.Token != "" && it.Token == token }
@@ -73,10 +73,10 @@ func (it *Item) Claim(key, token string, meta Meta, now time.Time, window, lease
 	return c, nil
 }
 
-// Confirm settles the held claim as notified at now. A renotification
+// Confirm records the held claim as notified at now. A renotification
 // continues the open period; anything else starts one.
 func (it *Item) Confirm(now time.Time) {
-	if it.Kind != KindRenotify || !it.Settled() {
+	if it.Kind != KindRenotify || !it.HasRecord() {
 		it.Rec.FirstNotifiedAt, it.Rec.Notifications = now, 0
 	}
 	it.Rec.Status, it.Rec.LastNotifiedAt, it.Rec.Meta = StatusNotified, now, it.Pending

@@ -21,7 +21,7 @@ var (
 	ErrDuplicate = errors.New("already notified within the window")
 	// ErrInFlight: another worker holds an unexpired claim on the key.
 	ErrInFlight = errors.New("notification in flight elsewhere")
-	// ErrClaimLost: the claim expired and was taken over, or was already settled.
+	// ErrClaimLost: the claim expired and was taken over, or was already confirmed or released.
 	ErrClaimLost = errors.New("claim lost")
 	// ErrConflict: a conditional index write found a different current value.
 	ErrConflict = errors.New("conditional write conflict")
@@ -37,7 +37,7 @@ const (
 	KindRecurrence Kind = "recurrence" // was resolved, came back active
 )
 
-// Status is the settled state of a dedup record.
+// Status is the state of a dedup record.
 type Status string
 
 // Record statuses.
@@ -55,7 +55,7 @@ type Meta struct {
 	Channel    string
 }
 
-// Record is the settled state of one dedup key.
+// Record is the recorded state of one dedup key.
 type Record struct {
 	Key             string
 	Meta            Meta
@@ -70,7 +70,7 @@ type Record struct {
 }
 
 // Claim is the right, granted by Dedup.Claim, to send one notification for a
-// key. It must be settled with Confirm (sent) or Release (not sent).
+// key. It must end with Confirm (sent) or Release (not sent).
 type Claim struct {
 	Key   string
 	Token string
@@ -93,7 +93,7 @@ type Claim struct {
 //     lease must be positive and key non-empty, else an error. A claim alone
 //     creates no record: until its Confirm, Get returns ErrNotFound for a
 //     never-notified key, Records skips it and Resolve returns false.
-//   - Confirm(claim, now) settles the key as StatusNotified at now: on
+//   - Confirm(claim, now) records the key as StatusNotified at now: on
 //     KindRenotify it keeps FirstNotifiedAt and increments Notifications; on
 //     KindNew/KindRecurrence it starts a new period. The record's Meta becomes
 //     the meta passed to Claim. ErrClaimLost if the token no longer holds the

@@ -38,7 +38,7 @@ func drop(tx *bbolt.Tx, key string) error {
 	return tx.Bucket(bucketDedup).Delete([]byte(key))
 }
 
-// Get returns key's settled record, or store.ErrNotFound.
+// Get returns key's record, or store.ErrNotFound.
 func (s *Store) Get(ctx context.Context, key string) (store.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return store.Record{}, err
@@ -52,7 +52,7 @@ func (s *Store) Get(ctx context.Context, key string) (store.Record, error) {
 	switch {
 	case err != nil:
 		return store.Record{}, s.fail(fmt.Sprintf("get %q", key), err)
-	case !ok || !it.Settled():
+	case !ok || !it.HasRecord():
 		return store.Record{}, store.ErrNotFound
 	}
 	return it.Record(key, s.wallNow()), nil
@@ -112,7 +112,7 @@ func (s *Store) refused(key string, now time.Time, window time.Duration) error {
 	return outcome
 }
 
-// Confirm settles c as notified at now, or returns store.ErrClaimLost.
+// Confirm records c as notified at now, or returns store.ErrClaimLost.
 func (s *Store) Confirm(ctx context.Context, c store.Claim, now time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -146,7 +146,7 @@ func (s *Store) Release(ctx context.Context, c store.Claim) error {
 		if err != nil || !ok || !it.Holds(c.Token) {
 			return err
 		}
-		if !it.Settled() {
+		if !it.HasRecord() {
 			return drop(tx, c.Key)
 		}
 		it.DropClaim()
@@ -200,7 +200,7 @@ func (s *Store) Forget(ctx context.Context, key string) error {
 	return nil
 }
 
-// Records calls fn for every settled record, a page at a time, outside any
+// Records calls fn for every record, a page at a time, outside any
 // transaction.
 func (s *Store) Records(ctx context.Context, fn func(store.Record) error) error {
 	var after []byte
@@ -243,7 +243,7 @@ func (s *Store) recordsPage(after []byte) (page []store.Record, last []byte, err
 			if err != nil {
 				return err
 			}
-			if it.Settled() {
+			if it.HasRecord() {
 				page = append(page, it.Record(string(k), wall))
 			}
 			last = bytes.Clone(k)

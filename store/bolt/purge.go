@@ -79,7 +79,7 @@ func abandonedClaims(b *bbolt.Bucket, now time.Time) ([][]byte, error) {
 		if err != nil {
 			return err
 		}
-		if !it.Settled() && !now.Before(it.LeaseUntil) {
+		if !it.HasRecord() && !now.Before(it.LeaseUntil) {
 			keys = append(keys, append([]byte{}, k...))
 		}
 		return nil
@@ -103,7 +103,7 @@ func takeOver(b *bbolt.Bucket) (int, error) {
 	}
 	for i := range held {
 		var err error
-		if held[i].Settled() {
+		if held[i].HasRecord() {
 			held[i].DropClaim()
 			err = save(b.Tx(), string(keys[i]), held[i])
 		} else {

@@ -23,13 +23,13 @@ const (
 		"(attribute_not_exists(#status) OR #status = :resolved OR #last_notified_at <= :cutoff)"
 	holdsClaim = "#claim.#token = :token"
 
-	// settleClaim moves the claim's meta onto the record and drops the claim.
-	settleMeta      = "#meta = #claim.#meta"
+	// confirming moves the claim's meta onto the record and drops the claim.
+	moveMeta        = "#meta = #claim.#meta"
 	dropClaim       = "#claim"
 	confirmRenotify = "SET #status = :notified, #last_notified_at = :now, " +
-		"#notifications = #notifications + :one, " + settleMeta + " REMOVE #resolved_at, " + dropClaim
+		"#notifications = #notifications + :one, " + moveMeta + " REMOVE #resolved_at, " + dropClaim
 	confirmNewPeriod = "SET #status = :notified, #first_notified_at = :now, #last_notified_at = :now, " +
-		"#notifications = :one, " + settleMeta + " REMOVE #resolved_at, " + dropClaim
+		"#notifications = :one, " + moveMeta + " REMOVE #resolved_at, " + dropClaim
 	releaseClaim = "REMOVE " + dropClaim
 
 	resolveUpdate    = "SET #status = :resolved, #resolved_at = :now"
@@ -42,13 +42,13 @@ const (
 // failed on a state that, read back afterwards, no longer blocks it.
 const claimRetries = 3
 
-// Get returns key's settled record, ErrNotFound if it has none.
+// Get returns key's record, ErrNotFound if it has none.
 func (s *Store) Get(ctx context.Context, key string) (store.Record, error) {
 	st, err := s.read(ctx, key)
 	if err != nil {
 		return store.Record{}, fmt.Errorf("get %q: %w", key, err)
 	}
-	if !st.settled {
+	if !st.recorded {
 		return store.Record{}, fmt.Errorf("get %q: %w", key, store.ErrNotFound)
 	}
 	st.rec.Claimed = st.claimedAt(s.now())
@@ -113,7 +113,7 @@ func (s *Store) tryClaim(ctx context.Context, key string, meta store.Meta, token
 	switch {
 	case st.token == token:
 		// An attempt the SDK retried had succeeded: the claim is ours and,
-		// since a claim leaves the settled fields alone, so is its kind.
+		// since a claim leaves the record fields alone, so is its kind.
 		return grant(key, token, st), false, nil
 	}
 	if _, err := store.Decide(st.rec, st.claimedAt(now), now, window); err != nil {
@@ -161,13 +161,13 @@ func (s *Store) conflictState(ctx context.Context, key string, old item) (record
 // grant is the claim on key with token over the pre-claim state st.
 func grant(key, token string, st recordState) store.Claim {
 	c := store.Claim{Key: key, Token: token, Kind: st.kind()}
-	if st.settled {
+	if st.recorded {
 		c.Prev = st.rec
 	}
 	return c
 }
 
-// Confirm settles c's key as notified at now, conditional on c's token.
+// Confirm records c's key as notified at now, conditional on c's token.
 func (s *Store) Confirm(ctx context.Context, c store.Claim, now time.Time) error {
 	update := confirmNewPeriod
 	if c.Kind == store.KindRenotify {
@@ -201,11 +201,11 @@ func (s *Store) Confirm(ctx context.Context, c store.Claim, now time.Time) error
 }
 
 // confirmedAt reports whether old, the item a failed Confirm condition
-// returned, is the result of a Confirm at now: settled as notified at
+// returned, is the result of a Confirm at now: recorded as notified at
 // exactly now, with no claim left.
 func confirmedAt(key string, old item, now time.Time) bool {
 	st, err := decodeRecord(key, old)
-	return err == nil && st.settled && st.token == "" &&
+	return err == nil && st.recorded && st.token == "" &&
 		st.rec.Status == store.StatusNotified && st.rec.LastNotifiedAt.Equal(now)
 }
 
@@ -274,7 +274,7 @@ func (s *Store) Forget(ctx context.Context, key string) error {
 	return nil
 }
 
-// Records scans the table for settled dedup records, one page at a time,
+// Records scans the table for dedup records, one page at a time,
 // calling fn between requests so that fn may use the store.
 func (s *Store) Records(ctx context.Context, fn func(store.Record) error) error {
 	in := &dynamodb.ScanInput{

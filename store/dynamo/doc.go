@@ -63,7 +63,7 @@
 // claim; Release removes claim (deletes the item for a KindNew claim). A
 // write whose first attempt succeeded but whose answer was lost is retried
 // by the SDK and then fails its own condition; Claim recognises its own
-// token and Confirm its own settlement, so neither reports a false
+// token and Confirm its own confirmation, so neither reports a false
 // ErrInFlight or ErrClaimLost.
 //
 // # Index entries
@@ -84,7 +84,7 @@
 // # Item sizes and capacity
 //
 // With typical keys (rule|channel|finding identity, ~250 bytes) and meta
-// (~200 bytes of IDs and names) a settled record is ~0.6 KB and ~0.9 KB
+// (~200 bytes of IDs and names) a record is ~0.6 KB and ~0.9 KB
 // while a claim is held; the longest Security Hub finding IDs push the
 // claimed item past 1 KB. A write costs one write unit per started KB of
 // the larger of the item before and after it, and a failed conditional

@@ -110,11 +110,11 @@ func getTime(it item, name string) (time.Time, error) {
 	return time.Unix(0, n).UTC(), nil
 }
 
-// recordState is a dedup item decoded: the settled record, if any, and the
+// recordState is a dedup item decoded: the record, if any, and the
 // claim held on it, if any.
 type recordState struct {
 	rec          store.Record
-	settled      bool // a status is set: the key has a record
+	recorded     bool // a status is set: the key has a record
 	token        string
 	claimExpires time.Time
 }
@@ -137,15 +137,15 @@ func decodeRecord(key string, it item) (recordState, error) {
 	if status == "" {
 		return st, nil
 	}
-	st.settled = true
-	if err := decodeSettled(&st.rec, it); err != nil {
+	st.recorded = true
+	if err := decodeRecorded(&st.rec, it); err != nil {
 		return st, fmt.Errorf("dedup record %q: %w", key, err)
 	}
 	return st, nil
 }
 
-// decodeSettled fills the settled fields of r from it.
-func decodeSettled(r *store.Record, it item) error {
+// decodeRecorded fills the record fields of r from it.
+func decodeRecorded(r *store.Record, it item) error {
 	r.Status = store.Status(getS(it, attrStatus))
 	r.Meta = decodeMeta(it[attrMeta])
 	var err error
@@ -194,7 +194,7 @@ func (st recordState) claimedAt(now time.Time) bool {
 	return st.token != "" && st.claimExpires.After(now)
 }
 
-// kind is the claim kind st's settled state grants, by store.Decide (a
+// kind is the claim kind st's record grants, by store.Decide (a
 // zero window refuses nothing).
 func (st recordState) kind() store.Kind {
 	k, _ := store.Decide(st.rec, false, st.rec.LastNotifiedAt, 0)

@@ -65,14 +65,14 @@ func (s *Store) lock(ctx context.Context) error {
 // record is the caller's view of it.
 func (s *Store) record(key string, it *store.Item) store.Record { return it.Record(key, s.wallNow()) }
 
-// Get returns key's settled record.
+// Get returns key's record.
 func (s *Store) Get(ctx context.Context, key string) (store.Record, error) {
 	if err := s.lock(ctx); err != nil {
 		return store.Record{}, err
 	}
 	defer s.mu.Unlock()
 	it, ok := s.items[key]
-	if !ok || !it.Settled() {
+	if !ok || !it.HasRecord() {
 		return store.Record{}, store.ErrNotFound
 	}
 	return s.record(key, it), nil
@@ -102,7 +102,7 @@ func (s *Store) Claim(ctx context.Context, key string, meta store.Meta, now time
 	return c, nil
 }
 
-// Confirm settles c as notified at now.
+// Confirm records c as notified at now.
 func (s *Store) Confirm(ctx context.Context, c store.Claim, now time.Time) error {
 	if err := s.lock(ctx); err != nil {
 		return err
@@ -126,7 +126,7 @@ func (s *Store) Release(ctx context.Context, c store.Claim) error {
 	if !ok || !it.Holds(c.Token) {
 		return nil
 	}
-	if !it.Settled() {
+	if !it.HasRecord() {
 		delete(s.items, c.Key)
 		return nil
 	}
@@ -154,7 +154,7 @@ func (s *Store) Forget(ctx context.Context, key string) error {
 	return nil
 }
 
-// Records calls fn for a snapshot of the settled records, without holding
+// Records calls fn for a snapshot of the records, without holding
 // the lock, so fn may call the store.
 func (s *Store) Records(ctx context.Context, fn func(store.Record) error) error {
 	if err := s.lock(ctx); err != nil {
@@ -162,7 +162,7 @@ func (s *Store) Records(ctx context.Context, fn func(store.Record) error) error 
 	}
 	recs := make([]store.Record, 0, len(s.items))
 	for k, it := range s.items {
-		if it.Settled() {
+		if it.HasRecord() {
 			recs = append(recs, s.record(k, it))
 		}
 	}

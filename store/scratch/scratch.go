@@ -97,7 +97,7 @@ func (s *Store) Get(ctx context.Context, key string) (store.Record, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !it.Settled() {
+	if !it.HasRecord() {
 		return store.Record{}, store.ErrNotFound
 	}
 	return it.Record(key, s.wallNow()), nil
@@ -120,7 +120,7 @@ func (s *Store) Claim(ctx context.Context, key string, meta store.Meta, now time
 	return it.Claim(key, newToken(), meta, now, window, lease)
 }
 
-// Confirm settles c in this layer.
+// Confirm records c in this layer.
 func (s *Store) Confirm(ctx context.Context, c store.Claim, now time.Time) error {
 	return s.update(ctx, c.Key, func(it *store.Item) error {
 		if !it.Holds(c.Token) {
@@ -170,7 +170,7 @@ func (s *Store) update(ctx context.Context, key string, fn func(*store.Item) err
 }
 
 // Records walks the base's records this layer has not touched, then this
-// layer's settled ones.
+// layer's records.
 func (s *Store) Records(ctx context.Context, fn func(store.Record) error) error {
 	err := s.base.Records(ctx, func(r store.Record) error {
 		s.mu.Lock()
@@ -189,7 +189,7 @@ func (s *Store) Records(ctx context.Context, fn func(store.Record) error) error 
 	wall := s.wallNow()
 	var recs []store.Record
 	for k, it := range s.items {
-		if it.Settled() {
+		if it.HasRecord() {
 			recs = append(recs, it.Record(k, wall))
 		}
 	}

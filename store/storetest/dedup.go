@@ -22,12 +22,12 @@ func runDedup(t *testing.T, open Opener) {
 		{"claim alone creates no record", testClaimCreatesNoRecord},
 		{"resolve then recurrence starts new period", testRecurrence},
 		{"resolve is idempotent", testResolveIdempotent},
-		{"resolve missing or unsettled key", testResolveMissing},
+		{"resolve missing or never-notified key", testResolveMissing},
 		{"release of new claim forgets key", testReleaseNew},
 		{"release of renotify claim keeps record", testReleaseRenotify},
 		{"release of recurrence claim keeps resolved", testReleaseRecurrence},
 		{"release keeps resolve made meanwhile", testReleaseAfterResolve},
-		{"release of lost or settled claim is a no-op", testReleaseLost},
+		{"release of lost, confirmed or released claim is a no-op", testReleaseLost},
 		{"in flight until lease expires then taken over", testLeaseTakeover},
 		{"takeover of renotify claim keeps prev", testTakeoverRenotify},
 		{"expired claim not taken over still confirms", testExpiredClaimConfirms},
@@ -249,7 +249,7 @@ func testTakeoverRenotify(t *testing.T, s store.Store) {
 	wantClaimErr(t, s, "k", t1.Add(lease-time.Second), store.ErrInFlight)
 	c := mustClaim(t, s, "k", t1.Add(lease), store.KindRenotify)
 	if d := diffRecord(c.Prev, before); d != "" {
-		t.Fatalf("taken-over renotify Prev differs from the settled record:%s", d)
+		t.Fatalf("taken-over renotify Prev differs from the record:%s", d)
 	}
 	mustConfirm(t, s, c, t1.Add(lease))
 	wantRecord(t, s, notified("k", t0, t1.Add(lease), 2))

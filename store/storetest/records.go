@@ -124,7 +124,7 @@ func testRecordsStop(t *testing.T, s store.Store) {
 	}
 }
 
-// testRecordsForget is what reconcile does: settle each record from inside
+// testRecordsForget is what reconcile does: resolve each record from inside
 // the walk. It must neither deadlock nor skip records.
 func testRecordsForget(t *testing.T, s store.Store) {
 	ctx := context.Background()

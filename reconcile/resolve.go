@@ -13,13 +13,13 @@ import (
 	"hubtriage/store"
 )
 
-// settleBatch settles every ref of a batch that was looked up.
-func (r *Reconciler) settleBatch(ctx context.Context, batch []securityhub.FindingRef, records map[securityhub.FindingRef][]store.Record,
+// resolveBatch judges every ref of a batch that was looked up.
+func (r *Reconciler) resolveBatch(ctx context.Context, batch []securityhub.FindingRef, records map[securityhub.FindingRef][]store.Record,
 	got map[securityhub.FindingRef]found, sum *Summary, emit func(Resolution) error) error {
 	now := r.opt.Now()
 	for _, ref := range batch {
 		sum.Checked++
-		res, ok := r.settle(ctx, ref, records[ref], got, now, sum)
+		res, ok := r.judge(ctx, ref, records[ref], got, now, sum)
 		if !ok {
 			continue
 		}
@@ -30,9 +30,9 @@ func (r *Reconciler) settleBatch(ctx context.Context, batch []securityhub.Findin
 	return nil
 }
 
-// settle decides one tracked finding and, when it is inactive or gone,
+// judge decides one tracked finding and, when it is inactive or gone,
 // resolves its records. It reports whether there is a Resolution to emit.
-func (r *Reconciler) settle(ctx context.Context, ref securityhub.FindingRef, recs []store.Record,
+func (r *Reconciler) judge(ctx context.Context, ref securityhub.FindingRef, recs []store.Record,
 	got map[securityhub.FindingRef]found, now time.Time, sum *Summary) (Resolution, bool) {
 	g, present := got[ref]
 	switch {
