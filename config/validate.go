@@ -2,25 +2,41 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/mail"
 	"os"
-	"reflect"
 	"sort"
 	"strings"
+	"time"
+
+	"hubtriage/strictyaml"
 )
 
-func reflectValue(c *Config) reflect.Value { return reflect.ValueOf(c).Elem() }
+// DefaultSMTPTimeout bounds connecting and each SMTP command when
+// channels.<name>.email.smtp.timeout is not set.
+const DefaultSMTPTimeout = 30 * time.Second
+
+// SendTimeout is how long one SMTP command may take: the configured
+// timeout, or DefaultSMTPTimeout.
+func (s SMTP) SendTimeout() time.Duration {
+	if s.Timeout > 0 {
+		return time.Duration(s.Timeout)
+	}
+	return DefaultSMTPTimeout
+}
 
 // Validate checks the decoded config for semantic problems and returns every
-// one found, each naming its field path.
+// one found, each naming its field path and, where the file set the value
+// (or its parent), its line.
 func (c *Config) Validate() []error {
 	var errs []error
 	add := func(path, format string, args ...any) {
-		errs = append(errs, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, strictyaml.Errorf(path, c.lines.Line(path), format, args...))
 	}
 	c.validateState(add)
 	for _, name := range sortedKeys(c.Channels) {
 		c.Channels[name].validate("channels."+name, add)
+		c.validateLease("channels."+name, c.Channels[name], add)
 	}
 	c.validateRules(add)
 	if c.Pipeline.Workers < 1 || c.Pipeline.Workers > 1024 {
@@ -46,6 +62,19 @@ func (c *Config) validateState(add addFunc) {
 	}
 	if c.State.Lease <= 0 {
 		add("state.lease", "must be a positive duration like 5m (got %s)", c.State.Lease)
+	}
+}
+
+// validateLease checks that a claim outlives one send through ch: a lease
+// that expires while the message is still being submitted lets another
+// worker take the claim over and send it twice.
+func (c *Config) validateLease(path string, ch Channel, add addFunc) {
+	if ch.Email == nil || c.State.Lease <= 0 {
+		return
+	}
+	if t := ch.Email.SMTP.SendTimeout(); time.Duration(c.State.Lease) <= t {
+		add("state.lease", "must be longer than %s.email.smtp.timeout (%s), or a slow send could be taken over and sent twice (got %s)",
+			path, Duration(t), c.State.Lease)
 	}
 }
 
@@ -112,6 +141,7 @@ func (e *Email) validate(path string, add addFunc) {
 	if s.PasswordEnv != "" && s.PasswordFile != "" {
 		add(path+".smtp.password_file", "set either password_env or password_file, not both")
 	}
+	validateCredentials(path+".smtp", s, add)
 	if s.Timeout < 0 {
 		add(path+".smtp.timeout", "must not be negative")
 	}
@@ -126,6 +156,30 @@ func (e *Email) validate(path string, add addFunc) {
 		add(path+field, "%v", err)
 	}
 	validateAddresses(path, e.From, e.To, add)
+}
+
+// validateCredentials requires a username and a password together, and
+// refuses to send them in clear over the network.
+func validateCredentials(path string, s SMTP, add addFunc) {
+	user := s.Username != "" || s.UsernameEnv != ""
+	pass := s.PasswordEnv != "" || s.PasswordFile != ""
+	switch {
+	case user && !pass:
+		add(path+".password_env", "a username needs a password: set password_env or password_file")
+	case pass && !user:
+		add(path+".username", "a password needs a username: set username or username_env")
+	case user && s.TLS == "none" && !isLoopback(s.Host):
+		add(path+".tls", "none would send the password in clear to %s; use starttls or tls (none is for a loopback relay)", s.Host)
+	}
+}
+
+// isLoopback reports whether host names this machine.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (s *SES) validate(path string, add addFunc) {
