@@ -70,6 +70,6 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	addLogFlags(root)
-	root.AddCommand(newReplay(), newCheckConfig(), newGenerate(), newCatcher(), newRules(), newEventBridgePattern(), newReconcile(), newServe())
+	root.AddCommand(newReplay(), newImport(), newCheckConfig(), newGenerate(), newCatcher(), newRules(), newEventBridgePattern(), newReconcile(), newServe())
 	return root
 }

@@ -79,6 +79,8 @@ func replay(ctx context.Context, o replayOptions, inputs []string, log *slog.Log
 		return err
 	}
 	tuneGC()
+	log.Debug("replay starting", "config", o.config, "rules", len(cfg.Rules), "channels", len(cfg.Channels),
+		"inputs", len(inputs), "dry_run", o.dryRun)
 	prog := newProgress(stderr, inputs)
 	opts := app.Options{StatePath: o.state, Now: clock, DryRun: o.dryRun, Workers: o.workers, Logger: log}
 	if prog != nil {
