@@ -23,7 +23,7 @@ func newGenerate() *cobra.Command {
 		Long: `Writes --count realistic, seeded EventBridge finding events as NDJSON on stdout.
 Without --count it writes 100000 (about 190 MB), so it refuses a terminal:
 redirect stdout to a file, or give --count.`,
-		Args:  cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if count < 0 {
 				return usageErr(errors.New("--count must not be negative"))
