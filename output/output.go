@@ -148,20 +148,16 @@ func unsafeRune(r rune) bool {
 	return r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Cf, r)
 }
 
-// Counter counts what a reader of the run sees: the alert decisions and the
-// messages they send (one per channel; a rule without channels alerts but
-// sends nothing).
+// Counter counts the messages a run sent, which is what its user sees
+// arrive: one per channel a decision lists (an alert of a rule without
+// channels sends none; an error lists the channels delivered to before
+// another failed).
 type Counter struct {
 	Messages int64
 }
 
 // Add counts one decision.
-func (c *Counter) Add(d pipeline.Decision) {
-	switch d.Decision {
-	case pipeline.DecisionNotify, pipeline.DecisionRenotify, pipeline.DecisionRecurrence:
-		c.Messages += int64(len(d.Channels))
-	}
-}
+func (c *Counter) Add(d pipeline.Decision) { c.Messages += int64(len(d.Channels)) }
 
 // Summary is the run's one-line summary: "alerted 24 (6 messages)" says
 // how many decisions alerted and how many emails went out for them.

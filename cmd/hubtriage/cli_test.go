@@ -79,6 +79,7 @@ func TestConfigErrorsExit2FromEveryCommand(t *testing.T) {
 			{"serve", "--config", cfg, "--listen", "127.0.0.1:0"},
 			{"reconcile", "--config", cfg},
 			{"import", "--config", cfg, finding},
+			{"eventbridge-pattern", "--config", cfg},
 		} {
 			r := runBinary(t, configDir, "", nil, args...)
 			if r.code != exitUsage || !strings.Contains(r.stderr, want) {
