@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -39,6 +40,8 @@ func (c *Config) Validate() []error {
 		c.validateLease("channels."+name, c.Channels[name], add)
 	}
 	c.validateRules(add)
+	validateEndpoint("securityhub.endpoint", c.SecurityHub.Endpoint, add)
+	validateEndpoint("state.dynamodb.endpoint", c.State.DynamoDB.Endpoint, add)
 	if c.Pipeline.Workers < 1 || c.Pipeline.Workers > 1024 {
 		add("pipeline.workers", "must be between 1 and 1024 (got %d)", c.Pipeline.Workers)
 	}
@@ -182,10 +185,23 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// validateEndpoint requires an endpoint override, when set, to be an
+// absolute http(s) URL: the SDK would only fail at the first request.
+func validateEndpoint(path, endpoint string, add addFunc) {
+	if endpoint == "" {
+		return
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		add(path, "must be an absolute http(s) URL like http://127.0.0.1:5000 (got %q)", endpoint)
+	}
+}
+
 func (s *SES) validate(path string, add addFunc) {
 	if s.Region == "" {
 		add(path+".region", "must be set (e.g. eu-west-1)")
 	}
+	validateEndpoint(path+".endpoint", s.Endpoint, add)
 	validateAddresses(path, s.From, s.To, add)
 }
 

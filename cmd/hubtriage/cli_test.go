@@ -158,6 +158,20 @@ func TestSummaryCountsMessagesSent(t *testing.T) {
 	}
 }
 
+// TestCatcherRefusesAFolderItCannotCreate: the catcher stops at once with
+// a clear error rather than answering 554 to every message.
+func TestCatcherRefusesAFolderItCannotCreate(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a-file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runBinary(t, dir, "", nil, "smtp-catcher", "--listen", "127.0.0.1:0", "--dir", filepath.Join(file, "mail"))
+	if r.code != exitUsage || !strings.Contains(r.stderr, "smtp-catcher --dir") {
+		t.Errorf("exit %d, want 2 naming --dir\n%s", r.code, r.stderr)
+	}
+}
+
 // TestLogFlags: every command takes --log-format and --log-level; a bad
 // value is a usage error.
 func TestLogFlags(t *testing.T) {
