@@ -30,7 +30,8 @@ client-side checks refuse some real findings (see docs/try-the-daemon.md).
 
 Exit status: 0 all imported, 1 some input or finding failed, 2 usage or config error.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := newLogger(cmd, cmd.ErrOrStderr(), "text"); err != nil {
+			log, err := newLogger(cmd, cmd.ErrOrStderr(), "text")
+			if err != nil {
 				return err
 			}
 			if len(args) == 0 {
@@ -40,6 +41,7 @@ Exit status: 0 all imported, 1 some input or finding failed, 2 usage or config e
 			if err != nil {
 				return err
 			}
+			log.Debug("import starting", "config", cfgPath, "endpoint", cfg.SecurityHub.Endpoint, "inputs", len(args))
 			client, err := app.SecurityHubClient(cmd.Context(), cfg)
 			if err != nil {
 				return &exitError{code: exitPartial, err: err}
