@@ -85,3 +85,29 @@ func TestSummarySaysMessagesNotJustAlerts(t *testing.T) {
 		t.Errorf("dry-run summary = %s", got)
 	}
 }
+
+// TestRowsScrollAboveTheBar: rows written through Above arrive whole, each
+// batch after clearing the bar, never appended to a half-drawn line.
+func TestRowsScrollAboveTheBar(t *testing.T) {
+	var term bytes.Buffer // the terminal both the bar and the rows write to
+	p := NewProgress(&term, 100)
+	rows := p.Above(&term)
+	p.Read(10) // draws the bar
+	if _, err := rows.Write([]byte("row one\nrow t")); err != nil {
+		t.Fatal(err)
+	}
+	p.Read(10)
+	if _, err := rows.Write([]byte("wo\n")); err != nil {
+		t.Fatal(err)
+	}
+	p.Finish(pipeline.Summary{Read: 2})
+	out := term.String()
+	for _, row := range []string{"\rrow one\n", "\rrow two\n"} {
+		if !strings.Contains(out, row) {
+			t.Errorf("%q not written whole after clearing the bar:\n%q", row, out)
+		}
+	}
+	if !strings.Contains(out, "2 findings") || !strings.HasSuffix(out, "\n") {
+		t.Errorf("final bar lacks the totals or its line end: %q", out)
+	}
+}

@@ -70,7 +70,12 @@ func replay(ctx context.Context, o replayOptions, inputs []string, log *slog.Log
 	if err != nil {
 		return usageErr(err)
 	}
-	out, err := output.New(stdout, outputFormat(o.output, stdout))
+	format := outputFormat(o.output, stdout)
+	prog := newProgress(stderr, inputs)
+	if prog != nil && isTerminal(stdout) {
+		stdout = prog.Above(stdout) // rows scroll above the bar
+	}
+	out, err := output.New(stdout, format)
 	if err != nil {
 		return usageErr(err)
 	}
@@ -81,7 +86,6 @@ func replay(ctx context.Context, o replayOptions, inputs []string, log *slog.Log
 	tuneGC()
 	log.Debug("replay starting", "config", o.config, "rules", len(cfg.Rules), "channels", len(cfg.Channels),
 		"inputs", len(inputs), "dry_run", o.dryRun)
-	prog := newProgress(stderr, inputs)
 	opts := app.Options{StatePath: o.state, Now: clock, DryRun: o.dryRun, Workers: o.workers, Logger: log}
 	if prog != nil {
 		opts.Progress = prog.Findings
