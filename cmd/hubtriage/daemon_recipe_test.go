@@ -101,7 +101,7 @@ func TestTryTheDaemonRecipe(t *testing.T) {
 		t.Fatalf("import: exit %d\n%s", r.code, r.stderr)
 	}
 	// 4. The daemon, reading back far enough for the bundled (old) findings.
-	serve := start(t, dir, env, "serve", "--config", cfg, "--listen", "127.0.0.1:0", "--poll-interval", "1s", "--initial-lookback", "87600h")
+	serve := start(t, dir, env, "serve", "--config", cfg, "--listen", "127.0.0.1:0", "--poll-interval", "1s", "--initial-lookback", "10y")
 	var health string
 	waitFor(t, "two polls", func() bool {
 		m := addrLog.FindStringSubmatch(serve.stderr.String())

@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"hubtriage/app"
 	"hubtriage/config"
 	"hubtriage/logging"
 	"hubtriage/store/bolt"
+	"hubtriage/strictyaml"
 )
 
 // Names of the logging flags every command inherits from the root.
@@ -45,6 +48,28 @@ func newLogger(cmd *cobra.Command, w io.Writer, format string) (*slog.Logger, er
 	}
 	return log, nil
 }
+
+// durationVar declares a duration flag written the way the config writes
+// durations (2w, 1d12h, 90m, 10y), with value def.
+func durationVar(f *pflag.FlagSet, p *time.Duration, name string, def time.Duration, usage string) {
+	*p = def
+	f.Var(durationValue{p}, name, usage)
+}
+
+// durationValue is a pflag.Value parsed by strictyaml.ParseDuration.
+type durationValue struct{ d *time.Duration }
+
+func (v durationValue) Set(s string) error {
+	d, err := strictyaml.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*v.d = time.Duration(d)
+	return nil
+}
+
+func (v durationValue) String() string { return strictyaml.Duration(*v.d).String() }
+func (v durationValue) Type() string   { return "duration" }
 
 // loadConfig is how every command reads its config: config.Load (the one
 // validation path, shared with the Lambda), then the flags that depend on
