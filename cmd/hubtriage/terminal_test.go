@@ -16,10 +16,17 @@ import (
 	"hubtriage/internal/fixtures"
 )
 
-// onTerminal runs the built binary with stdout (or, with onStderr, stderr)
-// on a pseudo-terminal and the other stream on a pipe, and returns what
+// Which streams onTerminal puts on the terminal.
+const (
+	ttyStdout = iota
+	ttyStderr
+	ttyBoth
+)
+
+// onTerminal runs the built binary with stdout, stderr or both on a
+// pseudo-terminal and the other stream (if any) on a pipe, and returns what
 // each received and the exit code.
-func onTerminal(t *testing.T, onStderr bool, args ...string) (tty, other string, code int) {
+func onTerminal(t *testing.T, which int, args ...string) (tty, other string, code int) {
 	t.Helper()
 	ptmx, tt, err := pty.Open()
 	if err != nil {
@@ -34,9 +41,13 @@ func onTerminal(t *testing.T, onStderr bool, args ...string) (tty, other string,
 	cmd := exec.CommandContext(ctx, binary(t), args...)
 	cmd.Dir = t.TempDir()
 	var pipe bytes.Buffer
-	cmd.Stdout, cmd.Stderr = tt, &pipe
-	if onStderr {
+	switch which {
+	case ttyStdout:
+		cmd.Stdout, cmd.Stderr = tt, &pipe
+	case ttyStderr:
 		cmd.Stdout, cmd.Stderr = &pipe, tt
+	default:
+		cmd.Stdout, cmd.Stderr = tt, tt
 	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -73,7 +84,7 @@ func hostileFinding(t *testing.T) string {
 func TestReplayTableOnATerminal(t *testing.T) {
 	cfg := exampleConfig(t, nil)
 	hostile := hostileFinding(t)
-	tty, _, code := onTerminal(t, false, "replay", "--config", cfg, "--dry-run", hostile)
+	tty, _, code := onTerminal(t, ttyStdout, "replay", "--config", cfg, "--dry-run", hostile)
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, tty)
 	}
@@ -105,7 +116,7 @@ func TestReplayTableOnATerminal(t *testing.T) {
 func TestReplayProgressOnATerminal(t *testing.T) {
 	cfg := exampleConfig(t, nil)
 	inputs := abs(t, "../../examples/findings")
-	tty, stdout, code := onTerminal(t, true, "replay", "--config", cfg, "--dry-run", inputs)
+	tty, stdout, code := onTerminal(t, ttyStderr, "replay", "--config", cfg, "--dry-run", inputs)
 	if code != 0 || !strings.Contains(tty, "100%") || !strings.Contains(tty, "findings, ") || !strings.Contains(tty, "/s") {
 		t.Errorf("exit %d; stderr on a terminal lacks the progress bar:\n%q", code, tty)
 	}
@@ -120,11 +131,11 @@ func TestReplayProgressOnATerminal(t *testing.T) {
 
 // TestGenerateRefusesATerminal: 190 MB of NDJSON is not for a terminal.
 func TestGenerateRefusesATerminal(t *testing.T) {
-	tty, stderr, code := onTerminal(t, false, "generate")
+	tty, stderr, code := onTerminal(t, ttyStdout, "generate")
 	if code != exitUsage || !strings.Contains(stderr, "redirect stdout to a file") || tty != "" {
 		t.Errorf("generate on a terminal: exit %d, stderr %q, %d bytes written", code, stderr, len(tty))
 	}
-	tty, _, code = onTerminal(t, false, "generate", "--count", "2")
+	tty, _, code = onTerminal(t, ttyStdout, "generate", "--count", "2")
 	if n := strings.Count(strings.TrimSpace(tty), "\n") + 1; code != 0 || n != 2 {
 		t.Errorf("generate --count 2 on a terminal: exit %d, %d lines", code, n)
 	}
@@ -132,4 +143,51 @@ func TestGenerateRefusesATerminal(t *testing.T) {
 	if r.code != 0 || len(decisions(t, r.stdout)) != 3 {
 		t.Errorf("generate --count 3 piped: exit %d, %q", r.code, r.stderr)
 	}
+}
+
+// TestTableScrollsAboveTheProgressBar: with stdout and stderr on one
+// terminal, every table row arrives whole on its own line (after the bar
+// is cleared), and the bar ends with the totals.
+func TestTableScrollsAboveTheProgressBar(t *testing.T) {
+	events := filepath.Join(t.TempDir(), "events.ndjson")
+	if r := runBinary(t, "", "", nil, "generate", "--count", "3000"); r.code != 0 {
+		t.Fatal(r.stderr)
+	} else if err := os.WriteFile(events, []byte(r.stdout), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tty, _, code := onTerminal(t, ttyBoth, "replay", "--config", exampleConfig(t, nil), "--dry-run", events)
+	if code != 0 {
+		t.Fatalf("exit %d\n%.2000s", code, tty)
+	}
+	decisionCol, rows := -1, 0
+	for _, line := range strings.Split(tty, "\n") {
+		line = strings.TrimSuffix(line, "\r")
+		if i := strings.LastIndexByte(line, '\r'); i >= 0 {
+			line = line[i+1:] // what remains visible after carriage returns
+		}
+		if strings.HasPrefix(line, "SEVERITY ") {
+			decisionCol = strings.Index(line, "DECISION")
+			continue
+		}
+		if strings.Contains(line, "findings, ") || strings.HasPrefix(line, "hubtriage: summary") || strings.TrimSpace(line) == "" {
+			continue
+		}
+		cells := []rune(line) // the header is ASCII: its byte offsets are columns
+		if decisionCol < 0 || len(cells) <= decisionCol || !isDecision(strings.Fields(string(cells[decisionCol:]))[0]) {
+			t.Errorf("garbled line: %q", line)
+			continue
+		}
+		rows++
+	}
+	if rows < 3000 || !strings.Contains(tty, "3000 findings, ") {
+		t.Errorf("%d table rows (want one per decision, at least 3000) or no final bar", rows)
+	}
+}
+
+func isDecision(s string) bool {
+	switch s {
+	case "notify", "renotify", "recurrence", "duplicate", "filtered", "resolved", "correlate", "error":
+		return true
+	}
+	return false
 }
