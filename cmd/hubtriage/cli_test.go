@@ -158,6 +158,19 @@ func TestSummaryCountsMessagesSent(t *testing.T) {
 	}
 }
 
+func TestReplayOutputFlag(t *testing.T) {
+	cfg := exampleConfig(t, nil)
+	finding := abs(t, "../../examples/findings/guardduty-ssh-bruteforce.json")
+	if r := runBinary(t, "", "", nil, "replay", "--config", cfg, "--dry-run", "--output", "yaml", finding); r.code != exitUsage ||
+		!strings.Contains(r.stderr, `--output must be table or json (got "yaml")`) {
+		t.Errorf("--output yaml: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := runBinary(t, "", "", nil, "replay", "--config", cfg, "--dry-run", "--output", "json", finding); r.code != 0 ||
+		len(decisions(t, r.stdout)) != 1 {
+		t.Errorf("--output json: exit %d, stdout %q", r.code, r.stdout)
+	}
+}
+
 // TestCatcherRefusesAFolderItCannotCreate: the catcher stops at once with
 // a clear error rather than answering 554 to every message.
 func TestCatcherRefusesAFolderItCannotCreate(t *testing.T) {
