@@ -18,17 +18,6 @@ import (
 	"hubtriage/internal/smtptest"
 )
 
-// buildBinary builds the hubtriage command into a temporary folder.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "hubtriage")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // distinctFindings writes n distinct active findings (a real GuardDuty
 // finding, each with its own Id and a Title naming it "crash-NNNNN") as
 // NDJSON, and returns the file.
@@ -117,7 +106,7 @@ func TestKillNineLosesNoAlert(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	const findings, kills, workers = 1500, 20, 8
-	bin := buildBinary(t)
+	bin := binary(t)
 	srv := smtptest.Start(t)
 	cfg, input := emailConfig(t, srv, workers), distinctFindings(t, findings)
 	rng := rand.New(rand.NewPCG(8, 8))
@@ -174,7 +163,7 @@ func TestInterruptedReplaySaysSo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := buildBinary(t)
+	bin := binary(t)
 	input := distinctFindings(t, 3000)
 	for _, c := range []struct {
 		sig  syscall.Signal
