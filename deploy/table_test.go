@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"hubtriage/internal/dynamotest"
 	"hubtriage/internal/motoserver"
-	"hubtriage/store/dynamo"
 )
 
 func TestMain(m *testing.M) { os.Exit(motoserver.Main(m)) }
@@ -24,7 +24,7 @@ func TestTableMatchesTheStoreLayout(t *testing.T) {
 	ctx := context.Background()
 	client := dynamodb.NewFromConfig(moto.AWSConfig())
 	name := fmt.Sprintf("deploy-layout-%d", os.Getpid())
-	if err := dynamo.CreateTable(ctx, client, name); err != nil {
+	if err := dynamotest.CreateTable(ctx, client, name); err != nil {
 		t.Fatal(err)
 	}
 	desc, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})

@@ -18,10 +18,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"hubtriage/internal/dynamotest"
 	"hubtriage/internal/motoserver"
 	"hubtriage/internal/smtptest"
 	"hubtriage/securityhub"
-	"hubtriage/store/dynamo"
 )
 
 func TestMain(m *testing.M) { os.Exit(motoserver.Main(m)) }
@@ -122,7 +122,7 @@ func newRig(t *testing.T) *rig {
 	n := rigSeq.Add(1)
 	r.table = fmt.Sprintf("hubtriage-lambda-%d-%d", os.Getpid(), n)
 	ctx := context.Background()
-	if err := dynamo.CreateTable(ctx, dynamodb.NewFromConfig(r.awsCfg), r.table); err != nil {
+	if err := dynamotest.CreateTable(ctx, dynamodb.NewFromConfig(r.awsCfg), r.table); err != nil {
 		t.Fatal(err)
 	}
 	out, err := secretsmanager.NewFromConfig(r.awsCfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{

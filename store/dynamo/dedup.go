@@ -304,7 +304,7 @@ func (s *Store) Records(ctx context.Context, fn func(store.Record) error) error 
 func (s *Store) visit(items []item, fn func(store.Record) error) error {
 	now := s.now()
 	for _, it := range items {
-		key := strings.TrimPrefix(getS(it, attrPK), dedupPrefix)
+		key := strings.TrimPrefix(getS(it, AttrPK), dedupPrefix)
 		st, err := decodeRecord(key, it)
 		if err != nil {
 			return fmt.Errorf("records: %w", err)

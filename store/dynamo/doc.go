@@ -14,7 +14,7 @@
 //	billing        on demand (PAY_PER_REQUEST)
 //	TTL attribute  expires_at (epoch seconds)
 //
-// CreateTable makes it for tests and quick starts. In a SAM/CloudFormation
+// internal/dynamotest makes it for tests. In a SAM/CloudFormation
 // template:
 //
 //	Type: AWS::DynamoDB::Table

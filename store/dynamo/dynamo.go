@@ -76,7 +76,7 @@ type Store struct {
 var _ store.Store = (*Store)(nil)
 
 // New returns a Store over table, which must already exist with the layout
-// CreateTable makes. The client is not closed by Close.
+// package documentation describes. The client is not closed by Close.
 //
 // Every request uses the SDK's standard retryer with opts.MaxAttempts and
 // opts.MaxBackoff, whatever retryer the client was built with, and without

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"hubtriage/internal/dynamotest"
 	"hubtriage/internal/motoserver"
 	"hubtriage/store"
 	"hubtriage/store/dynamo"
@@ -44,7 +45,7 @@ func newTable(t *testing.T) (*dynamodb.Client, string) {
 	moto := motoserver.Start(t)
 	client := newClient(t, moto.URL)
 	name := fmt.Sprintf("hubtriage-test-%d", tables.Add(1))
-	if err := dynamo.CreateTable(context.Background(), client, name); err != nil {
+	if err := dynamotest.CreateTable(context.Background(), client, name); err != nil {
 		t.Fatalf("create table: %v", err)
 	}
 	return client, name
@@ -87,7 +88,7 @@ func TestCreateTableLayout(t *testing.T) {
 	if aws.ToString(d.AttributeName) != "expires_at" || d.TimeToLiveStatus != "ENABLED" {
 		t.Errorf("ttl = %s on %q, want ENABLED on expires_at", d.TimeToLiveStatus, aws.ToString(d.AttributeName))
 	}
-	if err := dynamo.CreateTable(ctx, client, table); !dynamo.IsTableExists(err) {
+	if err := dynamotest.CreateTable(ctx, client, table); !dynamotest.IsTableExists(err) {
 		t.Errorf("CreateTable(existing) = %v, want an error IsTableExists recognises", err)
 	}
 }

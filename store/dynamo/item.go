@@ -10,11 +10,17 @@ import (
 	"hubtriage/store"
 )
 
-// Key attributes and prefixes of the single-table layout (see doc.go).
+// Key attributes of the single-table layout (see doc.go), exported for
+// the tools that create the table.
 const (
-	attrPK = "PK"
-	attrSK = "SK"
+	AttrPK = "PK" // partition key, a string
+	AttrSK = "SK" // sort key, a string
+	// AttrTTL is the table's TTL attribute: epoch seconds, rounded up.
+	AttrTTL = "expires_at"
+)
 
+// Key prefixes of the single-table layout (see doc.go).
+const (
 	dedupPrefix = "dedup#"
 	dedupSort   = "record"
 	indexPrefix = "idx#"
@@ -49,8 +55,6 @@ const (
 // Index entry attributes.
 const (
 	attrValue = "val"
-	// attrTTL is the table's TTL attribute: epoch seconds, rounded up.
-	attrTTL = "expires_at"
 	// attrExpiresNs is the exact expiry the contract is judged by.
 	attrExpiresNs = "expires_at_ns"
 )
@@ -60,12 +64,12 @@ type item = map[string]types.AttributeValue
 
 // dedupKey is the primary key of key's dedup record.
 func dedupKey(key string) item {
-	return item{attrPK: str(dedupPrefix + key), attrSK: str(dedupSort)}
+	return item{AttrPK: str(dedupPrefix + key), AttrSK: str(dedupSort)}
 }
 
 // indexKey is the primary key of an index entry.
 func indexKey(partition, sort string) item {
-	return item{attrPK: str(indexPrefix + partition), attrSK: str(sort)}
+	return item{AttrPK: str(indexPrefix + partition), AttrSK: str(sort)}
 }
 
 // str is a string attribute value.
@@ -210,7 +214,7 @@ func encodeEntry(e store.Entry) item {
 	}
 	if !e.ExpiresAt.IsZero() {
 		it[attrExpiresNs] = nanos(e.ExpiresAt)
-		it[attrTTL] = num(ttlSeconds(e.ExpiresAt))
+		it[AttrTTL] = num(ttlSeconds(e.ExpiresAt))
 	}
 	return it
 }
@@ -227,7 +231,7 @@ func ttlSeconds(t time.Time) int64 {
 
 // decodeEntry decodes the index item it of partition.
 func decodeEntry(partition string, it item) (store.Entry, error) {
-	e := store.Entry{Partition: partition, Sort: getS(it, attrSK)}
+	e := store.Entry{Partition: partition, Sort: getS(it, AttrSK)}
 	if v, ok := it[attrValue].(*types.AttributeValueMemberB); ok {
 		e.Value = v.Value
 	}

@@ -1,4 +1,7 @@
-package dynamo
+// Package dynamotest creates DynamoDB tables with the layout store/dynamo
+// expects, for tests (deployments get the table from their template,
+// which deploy/table_test.go holds to this same layout).
+package dynamotest
 
 import (
 	"context"
@@ -9,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"hubtriage/store/dynamo"
 )
 
 // TableAPI is what CreateTable needs; *dynamodb.Client satisfies it.
@@ -23,21 +28,19 @@ var _ TableAPI = (*dynamodb.Client)(nil)
 // TableWait bounds how long CreateTable waits for a new table to be ACTIVE.
 const TableWait = 5 * time.Minute
 
-// CreateTable creates table with the layout Store expects (string PK and
-// SK, on-demand billing), waits until it is ACTIVE and turns on TTL over
-// the expires_at attribute. Deployments normally get the table from their
-// infrastructure template; CreateTable is for tests and quick starts. It
-// fails if the table already exists.
+// CreateTable creates table with the layout dynamo.Store expects (string
+// PK and SK, on-demand billing), waits until it is ACTIVE and turns on TTL
+// over the expires_at attribute. It fails if the table already exists.
 func CreateTable(ctx context.Context, api TableAPI, table string) error {
 	_, err := api.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName: &table,
 		AttributeDefinitions: []types.AttributeDefinition{
-			{AttributeName: aws.String(attrPK), AttributeType: types.ScalarAttributeTypeS},
-			{AttributeName: aws.String(attrSK), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(dynamo.AttrPK), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(dynamo.AttrSK), AttributeType: types.ScalarAttributeTypeS},
 		},
 		KeySchema: []types.KeySchemaElement{
-			{AttributeName: aws.String(attrPK), KeyType: types.KeyTypeHash},
-			{AttributeName: aws.String(attrSK), KeyType: types.KeyTypeRange},
+			{AttributeName: aws.String(dynamo.AttrPK), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String(dynamo.AttrSK), KeyType: types.KeyTypeRange},
 		},
 		BillingMode: types.BillingModePayPerRequest,
 	})
@@ -59,12 +62,12 @@ func enableTTL(ctx context.Context, api TableAPI, table string) error {
 	_, err := api.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
 		TableName: &table,
 		TimeToLiveSpecification: &types.TimeToLiveSpecification{
-			AttributeName: aws.String(attrTTL),
+			AttributeName: aws.String(dynamo.AttrTTL),
 			Enabled:       aws.Bool(true),
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("create table %s: enable ttl on %s: %w", table, attrTTL, err)
+		return fmt.Errorf("create table %s: enable ttl on %s: %w", table, dynamo.AttrTTL, err)
 	}
 	return nil
 }
