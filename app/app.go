@@ -39,8 +39,6 @@ type App struct {
 	Store    store.Store
 	Channels map[string]notify.Channel
 	Pipeline *pipeline.Pipeline
-
-	cleanup func()
 }
 
 // Open builds the store, the channels and the pipeline from cfg. Nothing is
