@@ -1,0 +1,29 @@
+package pipeline
+
+import "context"
+
+// decodeStage turns the batch's input into findings; a result that did not
+// decode becomes an error decision and goes no further.
+type decodeStage struct{}
+
+func (decodeStage) Exec(_ context.Context, b Batch) (Batch, error) {
+	n := len(b.Input)
+	alerts, ptrs := make([]Alert, n), make([]*Alert, 2*n) // (one allocation each for the batch)
+	b.Findings, b.Alerts = ptrs[:0:n], ptrs[n:n]
+	for i, r := range b.Input {
+		if r.Err != nil {
+			b.decide(position{i, subFinding}, decodeError(r.Err))
+			continue
+		}
+		a := &alerts[i]
+		*a = Alert{Finding: r.Finding, pos: position{finding: i}}
+		b.Findings = append(b.Findings, a)
+		b.Alerts = append(b.Alerts, a)
+	}
+	b.Input = nil
+	return b, nil
+}
+
+func decodeError(err error) Decision {
+	return Decision{Decision: DecisionError, Reason: err.Error(), Channels: []string{}}
+}
