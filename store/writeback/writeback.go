@@ -132,10 +132,22 @@ func (x *Index) set(ctx context.Context, s slot) error {
 }
 
 // GetEntry reads the buffer, then base.
+//
+// The buffer is read under the lock, base without it: a read that misses
+// the buffer is ordered before any write made while it reads base (or
+// after, if a flush brought it to base), never sees half a flush, and does
+// not hold up writers for the length of a read of base.
 func (x *Index) GetEntry(ctx context.Context, partition, sort string, now time.Time) (store.Entry, error) {
 	x.mu.RLock()
-	defer x.mu.RUnlock()
-	return x.get(ctx, partition, sort, now)
+	s, ok := x.dirty[partition][sort]
+	x.mu.RUnlock()
+	if !ok {
+		return x.base.GetEntry(ctx, partition, sort, now)
+	}
+	if s.deleted || !s.entry.Live(now) {
+		return store.Entry{}, store.ErrNotFound
+	}
+	return s.entry.Clone(), nil
 }
 
 // get reads the buffer, then base (x.mu held). A buffered entry that has
@@ -153,24 +165,26 @@ func (x *Index) get(ctx context.Context, partition, sort string, now time.Time) 
 // Entries merges the buffered writes of the partition over base's entries.
 func (x *Index) Entries(ctx context.Context, partition string, now time.Time) ([]store.Entry, error) {
 	x.mu.RLock()
-	defer x.mu.RUnlock()
-	base, err := x.base.Entries(ctx, partition, now)
-	if err != nil {
-		return nil, err
+	part := make([]slot, 0, len(x.dirty[partition]))
+	for _, s := range x.dirty[partition] {
+		part = append(part, s)
 	}
-	part := x.dirty[partition]
-	if len(part) == 0 {
-		return base, nil
+	x.mu.RUnlock()
+	base, err := x.base.Entries(ctx, partition, now) // (without the lock: see GetEntry)
+	if err != nil || len(part) == 0 {
+		return base, err
 	}
+	mine := make(map[string]bool, len(part))
 	out := make([]store.Entry, 0, len(base)+len(part))
-	for _, e := range base {
-		if _, ok := part[e.Sort]; !ok {
-			out = append(out, e)
-		}
-	}
 	for _, s := range part {
+		mine[s.entry.Sort] = true
 		if !s.deleted && s.entry.Live(now) {
 			out = append(out, s.entry.Clone())
+		}
+	}
+	for _, e := range base {
+		if !mine[e.Sort] {
+			out = append(out, e)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Sort < out[j].Sort })
