@@ -8,12 +8,12 @@ package scratch
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"hubtriage/store"
@@ -33,6 +33,7 @@ type Store struct {
 	index map[string]map[string]slot
 
 	writeMu sync.Mutex // serialises index writes, so PutIf is atomic
+	tokens  atomic.Uint64
 }
 
 // slot is this layer's version of one index entry; deleted hides the base's.
@@ -59,70 +60,66 @@ func (s *Store) Close() error { return s.base.Close() }
 // be lost.
 func (s *Store) Flush(context.Context) error { return nil }
 
-// item returns key's item, reading the base's record the first time the
-// key is touched. The caller holds no lock; the item is used under s.mu.
-func (s *Store) item(ctx context.Context, key string) (*store.Item, error) {
+// with runs fn on key's item under the lock, reading the base's record
+// first (without the lock) the first time the key is touched.
+func (s *Store) with(ctx context.Context, key string, fn func(*store.Item) error) error {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	s.mu.Lock()
-	it, ok := s.items[key]
-	s.mu.Unlock()
-	if ok {
-		return it, nil
+	if it, ok := s.items[key]; ok {
+		defer s.mu.Unlock()
+		return fn(it)
 	}
+	s.mu.Unlock()
 	rec, err := s.base.Get(ctx, key)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		rec = store.Record{}
 	case err != nil:
-		return nil, err
+		return err
 	}
 	rec.Claimed = false
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if it, ok := s.items[key]; ok {
-		return it, nil // another goroutine loaded it meanwhile
+	it, ok := s.items[key]
+	if !ok { // (else another goroutine loaded it meanwhile)
+		it = &store.Item{Rec: rec}
+		s.items[key] = it
 	}
-	it = &store.Item{Rec: rec}
-	s.items[key] = it
-	return it, nil
+	return fn(it)
 }
 
 // Get returns key's record as this layer sees it.
-func (s *Store) Get(ctx context.Context, key string) (store.Record, error) {
-	it, err := s.item(ctx, key)
-	if err != nil {
-		return store.Record{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !it.HasRecord() {
-		return store.Record{}, store.ErrNotFound
-	}
-	return it.Record(key, s.wallNow()), nil
+func (s *Store) Get(ctx context.Context, key string) (rec store.Record, err error) {
+	err = s.with(ctx, key, func(it *store.Item) error {
+		if !it.HasRecord() {
+			return store.ErrNotFound
+		}
+		rec = it.Record(key, s.wallNow())
+		return nil
+	})
+	return rec, err
 }
 
 // Claim decides with store.Decide and keeps the claim in this layer.
-func (s *Store) Claim(ctx context.Context, key string, meta store.Meta, now time.Time, window, lease time.Duration) (store.Claim, error) {
+func (s *Store) Claim(ctx context.Context, key string, meta store.Meta, now time.Time, window, lease time.Duration) (c store.Claim, err error) {
 	switch {
 	case key == "":
 		return store.Claim{}, errors.New("claim: empty key")
 	case lease <= 0:
 		return store.Claim{}, errors.New("claim: lease must be positive")
 	}
-	it, err := s.item(ctx, key)
-	if err != nil {
-		return store.Claim{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return it.Claim(key, newToken(), meta, now, window, lease)
+	err = s.with(ctx, key, func(it *store.Item) error {
+		c, err = it.Claim(key, s.newToken(), meta, now, window, lease)
+		return err
+	})
+	return c, err
 }
 
 // Confirm records c in this layer.
 func (s *Store) Confirm(ctx context.Context, c store.Claim, now time.Time) error {
-	return s.update(ctx, c.Key, func(it *store.Item) error {
+	return s.with(ctx, c.Key, func(it *store.Item) error {
 		if !it.Holds(c.Token) {
 			return store.ErrClaimLost
 		}
@@ -133,7 +130,7 @@ func (s *Store) Confirm(ctx context.Context, c store.Claim, now time.Time) error
 
 // Release drops c, leaving the record as it was.
 func (s *Store) Release(ctx context.Context, c store.Claim) error {
-	return s.update(ctx, c.Key, func(it *store.Item) error {
+	return s.with(ctx, c.Key, func(it *store.Item) error {
 		if it.Holds(c.Token) {
 			it.DropClaim()
 		}
@@ -143,7 +140,7 @@ func (s *Store) Release(ctx context.Context, c store.Claim) error {
 
 // Resolve marks key resolved in this layer.
 func (s *Store) Resolve(ctx context.Context, key string, now time.Time) (was bool, err error) {
-	err = s.update(ctx, key, func(it *store.Item) error {
+	err = s.with(ctx, key, func(it *store.Item) error {
 		was = it.Resolve(now)
 		return nil
 	})
@@ -152,21 +149,10 @@ func (s *Store) Resolve(ctx context.Context, key string, now time.Time) (was boo
 
 // Forget hides key's record.
 func (s *Store) Forget(ctx context.Context, key string) error {
-	return s.update(ctx, key, func(it *store.Item) error {
+	return s.with(ctx, key, func(it *store.Item) error {
 		*it = store.Item{}
 		return nil
 	})
-}
-
-// update applies fn to key's item under the lock.
-func (s *Store) update(ctx context.Context, key string, fn func(*store.Item) error) error {
-	it, err := s.item(ctx, key)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return fn(it)
 }
 
 // Records walks the base's records this layer has not touched, then this
@@ -202,10 +188,10 @@ func (s *Store) Records(ctx context.Context, fn func(store.Record) error) error 
 	return nil
 }
 
-func newToken() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	return hex.EncodeToString(b[:])
+// newToken is a claim token unique within this layer: nothing outside
+// the process ever sees it.
+func (s *Store) newToken() string {
+	return strconv.FormatUint(s.tokens.Add(1), 36)
 }
 
 // Put writes e to this layer.
