@@ -149,11 +149,19 @@ type header struct {
 }
 
 // Invoke handles one event. Its signature is the one lambda.Start takes.
+// A returned error is one of the types in errors.go (*UnsupportedEvent,
+// *MalformedEvent, *FindingsFailed, *PendingFailed, *InvocationFailed),
+// whose names Lambda reports as the errorType.
 //
 // A Lambda on-failure destination record, the body of a message in the
 // dead-letter queue, is unwrapped and its original event handled, so
 // redriving the queue is invoking the function with each message body.
 func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (Response, error) {
+	resp, err := h.invoke(ctx, payload)
+	return resp, typed(err)
+}
+
+func (h *Handler) invoke(ctx context.Context, payload json.RawMessage) (Response, error) {
 	hd, err := readHeader(payload)
 	if err == nil && len(hd.RequestContext) > 0 && len(hd.RequestPayload) > 0 {
 		payload = hd.RequestPayload
