@@ -284,6 +284,7 @@ func TestFunctionAndEventRouting(t *testing.T) {
 		}
 	}
 
+	dlqSources := fmt.Sprint(props(res["DeadLetterQueuePolicy"])["PolicyDocument"])
 	schedules, patterns := 0, 0
 	for name, r := range res {
 		if r["Type"] != "AWS::Events::Rule" {
@@ -304,6 +305,9 @@ func TestFunctionAndEventRouting(t *testing.T) {
 		}
 		if !hasPermission(res, name) {
 			t.Errorf("rule %s may not invoke the function: no AWS::Lambda::Permission with its ARN", name)
+		}
+		if arn := fmt.Sprint(map[string]any{"Fn::GetAtt": []string{name, "Arn"}}); !strings.Contains(dlqSources, arn) {
+			t.Errorf("rule %s may not dead-letter: the queue policy's aws:SourceArn lacks %s", name, arn)
 		}
 	}
 	if schedules != 1 || patterns < 2 {

@@ -53,9 +53,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
@@ -69,14 +71,17 @@ const (
 	DetailTypeImported = "Security Hub Findings - Imported"
 )
 
-// MaxLength is EventBridge's limit on an event pattern, in characters.
-const MaxLength = 4096
+// DefaultMaxLength is EventBridge's default quota on the size of an event
+// pattern, in characters. The quota is adjustable (Service Quotas, "Event
+// pattern size"); pass the raised value to Pattern.Split.
+const DefaultMaxLength = 2048
 
 // MaxTermsPerRule bounds the alternatives one rule expands into.
 const MaxTermsPerRule = 32
 
-// ErrTooLong is returned when the pattern exceeds MaxLength.
-var ErrTooLong = errors.New("event pattern exceeds EventBridge's 4096 characters")
+// ErrTooLong is returned when one alternative of the pattern alone exceeds
+// the size limit, so no split can fit it.
+var ErrTooLong = errors.New("event pattern alternative exceeds the EventBridge pattern size limit")
 
 // Options tunes Derive.
 type Options struct {
@@ -107,6 +112,9 @@ type Pattern struct {
 	Doc map[string]any
 	// Notes lists what the pattern leaves to the Lambda's filters.
 	Notes []Note
+	// terms are the alternatives Doc joins with "$or" (nil when Doc has
+	// none to split: it matches everything, or nothing).
+	terms []term
 }
 
 // FromConfig derives the pattern for cfg's rules.
@@ -140,23 +148,29 @@ func Derive(rules []Rule, opt Options) *Pattern {
 	if !opt.SkipInactive {
 		terms = append(terms, inactiveTerms()...)
 	}
-	terms = dedupe(terms)
-	p.Doc = base()
+	p.terms = dedupe(terms)
+	p.Doc = docOf(p.terms)
+	return p
+}
+
+// docOf is the pattern matching any of terms.
+func docOf(terms []term) map[string]any {
+	doc := base()
 	switch len(terms) {
 	case 0:
 		// No rule can match and inactive findings are skipped: match only
 		// what cannot exist, so the rule never fires.
-		p.Doc["detail"] = map[string]any{"findings": map[string]any{"Id": []any{map[string]any{"exists": false}}}}
+		doc["detail"] = map[string]any{"findings": map[string]any{"Id": []any{map[string]any{"exists": false}}}}
 	case 1:
-		p.Doc["detail"] = map[string]any{"findings": terms[0].nested()}
+		doc["detail"] = map[string]any{"findings": terms[0].nested()}
 	default:
 		ors := make([]any, len(terms))
 		for i, t := range terms {
 			ors[i] = t.nested()
 		}
-		p.Doc["detail"] = map[string]any{"findings": map[string]any{"$or": ors}}
+		doc["detail"] = map[string]any{"findings": map[string]any{"$or": ors}}
 	}
-	return p
+	return doc
 }
 
 func base() map[string]any {
@@ -164,20 +178,62 @@ func base() map[string]any {
 }
 
 // JSON renders the pattern, indented or compact (for a template
-// parameter). It fails when the compact form exceeds MaxLength.
+// parameter), whatever its size; see Split for EventBridge's limit.
 func (p *Pattern) JSON(indent bool) ([]byte, error) {
-	compact, err := encode(p.Doc, "")
-	if err != nil {
-		return nil, err
-	}
-	if n := len([]rune(string(compact))); n > MaxLength {
-		return nil, fmt.Errorf("%w (%d): simplify the rules' filters or use Options.SkipInactive", ErrTooLong, n)
-	}
 	if !indent {
-		return compact, nil
+		return encode(p.Doc, "")
 	}
 	return encode(p.Doc, "  ")
 }
+
+// Split returns the pattern as one or more patterns, each at most maxLen
+// characters in compact form (EventBridge counts characters), whose union
+// matches exactly what the whole pattern matches: deploy one EventBridge
+// rule per part. The pattern's "$or" alternatives are packed into parts in
+// order, so the result is deterministic. It fails with ErrTooLong when one
+// alternative alone is longer than maxLen.
+func (p *Pattern) Split(maxLen int) ([]*Pattern, error) {
+	whole, err := encode(p.Doc, "")
+	if err != nil {
+		return nil, err
+	}
+	if length(whole) <= maxLen {
+		return []*Pattern{p}, nil
+	}
+	if len(p.terms) < 2 {
+		return nil, fmt.Errorf("%w: %d characters, limit %d: simplify the rule's filter", ErrTooLong, length(whole), maxLen)
+	}
+	var parts []*Pattern
+	var group []term
+	for i, t := range p.terms {
+		next := append(group[:len(group):len(group)], t)
+		if size(next) <= maxLen {
+			group = next
+			continue
+		}
+		if len(group) > 0 {
+			parts = append(parts, &Pattern{Doc: docOf(group), terms: group})
+		}
+		if n := size([]term{t}); n > maxLen {
+			return nil, fmt.Errorf("%w: alternative %d alone is %d characters, limit %d: simplify that rule's filter",
+				ErrTooLong, i+1, n, maxLen)
+		}
+		group = []term{t}
+	}
+	return append(parts, &Pattern{Doc: docOf(group), terms: group}), nil
+}
+
+// size is the length of the compact pattern matching any of terms.
+func size(terms []term) int {
+	b, err := encode(docOf(terms), "")
+	if err != nil {
+		return math.MaxInt // cannot happen: terms hold strings, numbers and maps
+	}
+	return length(b)
+}
+
+// length counts characters the way EventBridge's quota does.
+func length(b []byte) int { return utf8.RuneCount(b) }
 
 // encode marshals without HTML escaping, so "<" stays "<" in numeric
 // comparisons.

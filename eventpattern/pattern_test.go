@@ -127,7 +127,7 @@ var configs = []struct {
 	selective bool // the pattern must drop some findings of the corpus
 }{
 	{"severity", true}, {"prefixes", true}, {"negatives", true}, {"controls", true},
-	{"maps", true}, {"mixed", true}, {"catchall", false},
+	{"maps", true}, {"mixed", true}, {"catchall", false}, {"tenrules", true},
 }
 
 // TestPatternLetsThroughEverythingTheLambdaNeeds is the property the
@@ -325,17 +325,73 @@ func TestRuleThatNeverMatches(t *testing.T) {
 	}
 }
 
-func TestTooLong(t *testing.T) {
-	var rules []Rule
-	for i := range 60 {
-		f, err := filter.FromJSON([]byte(`{"Title":[{"Value":"` + strings.Repeat("t", 60) + string(rune('a'+i%26)) + `","Comparison":"EQUALS"}],` +
-			`"GeneratorId":[{"Value":"g` + strings.Repeat("x", i) + `","Comparison":"EQUALS"}]}`))
+// TestSplitIntoPatternsWithinTheQuota checks a config whose pattern is
+// longer than EventBridge's default quota: it is split into patterns that
+// each fit and that together match exactly the findings the whole does.
+func TestSplitIntoPatternsWithinTheQuota(t *testing.T) {
+	p := FromConfig(loadConfig(t, "tenrules"), Options{})
+	whole := roundTrip(t, p)
+	if b, _ := p.JSON(false); length(b) <= DefaultMaxLength {
+		t.Fatalf("the whole pattern is %d characters: the test needs one over %d", length(b), DefaultMaxLength)
+	}
+	parts, err := p.Split(DefaultMaxLength)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) < 2 {
+		t.Fatalf("%d parts, want the pattern split", len(parts))
+	}
+	docs := make([]map[string]any, len(parts))
+	for i, part := range parts {
+		b, err := part.JSON(false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rules = append(rules, Rule{Name: "r", Filter: f})
+		if n := length(b); n > DefaultMaxLength {
+			t.Errorf("part %d is %d characters, over %d", i, n, DefaultMaxLength)
+		}
+		docs[i] = roundTrip(t, part)
 	}
-	if _, err := Derive(rules, Options{}).JSON(false); !errors.Is(err, ErrTooLong) {
-		t.Fatalf("err = %v, want ErrTooLong", err)
+	matched := 0
+	for _, s := range loadCorpus(t) {
+		ev := eventOf(s.raw)
+		want, err := matches(whole, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := false
+		for _, d := range docs {
+			ok, err := matches(d, ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = got || ok
+		}
+		if got != want {
+			t.Errorf("finding %s: the parts match %v, the whole pattern %v", s.f.ID, got, want)
+		}
+		if want {
+			matched++
+		}
+	}
+	if matched == 0 {
+		t.Error("no finding of the corpus matches: the comparison proves nothing")
+	}
+	if again, err := p.Split(4096); err != nil || len(again) != 1 {
+		t.Errorf("with the quota raised to 4096: %d parts, %v; want the one pattern", len(again), err)
+	}
+}
+
+func TestTooLong(t *testing.T) {
+	f, err := filter.FromJSON([]byte(`{"Title":[{"Value":"` + strings.Repeat("t", 3000) + `","Comparison":"EQUALS"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Derive([]Rule{{Name: "r", Filter: f}}, Options{})
+	if _, err := p.Split(DefaultMaxLength); !errors.Is(err, ErrTooLong) || !strings.Contains(err.Error(), "alternative 1 alone") {
+		t.Fatalf("err = %v, want ErrTooLong naming the alternative", err)
+	}
+	if _, err := Derive([]Rule{{Name: "r", Filter: f}}, Options{SkipInactive: true}).Split(DefaultMaxLength); !errors.Is(err, ErrTooLong) {
+		t.Fatalf("a single alternative: err = %v, want ErrTooLong", err)
 	}
 }

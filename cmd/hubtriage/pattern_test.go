@@ -6,8 +6,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestEventBridgePatternCommand(t *testing.T) {
@@ -67,5 +69,42 @@ func TestEventBridgePatternBadConfig(t *testing.T) {
 	var ee *exitError
 	if !errors.As(err, &ee) || ee.code != exitUsage {
 		t.Fatalf("err = %v, want a usage error", err)
+	}
+}
+
+// TestEventBridgePatternSplitsPastTheQuota runs the command on a config
+// whose pattern exceeds EventBridge's default 2,048 characters: it prints
+// several compact patterns, one per line, each within the quota, and says
+// so on stderr; --max-length 4096 (a raised quota) gives one.
+func TestEventBridgePatternSplitsPastTheQuota(t *testing.T) {
+	path := filepath.Join("..", "..", "eventpattern", "testdata", "config", "tenrules.yaml")
+	run := func(args ...string) (string, string) {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		cmd := newEventBridgePattern()
+		cmd.SetArgs(append([]string{"--config", path, "--compact"}, args...))
+		cmd.SetOut(&stdout)
+		cmd.SetErr(&stderr)
+		if err := cmd.Execute(); err != nil {
+			t.Fatal(err)
+		}
+		return stdout.String(), stderr.String()
+	}
+	out, errOut := run()
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) < 2 || !strings.Contains(errOut, "split into "+strconv.Itoa(len(lines))+" patterns") {
+		t.Fatalf("%d patterns, stderr %q; want the pattern split and the split reported", len(lines), errOut)
+	}
+	for i, l := range lines {
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(l), &doc); err != nil || doc["detail-type"] == nil {
+			t.Errorf("line %d is not an event pattern: %v", i+1, err)
+		}
+		if n := utf8.RuneCountInString(l); n > 2048 {
+			t.Errorf("line %d is %d characters, over EventBridge's default quota", i+1, n)
+		}
+	}
+	if out, _ := run("--max-length", "4096"); strings.Count(out, "\n") != 1 {
+		t.Errorf("with --max-length 4096: %q, want one pattern", out)
 	}
 }
