@@ -144,7 +144,48 @@ func (w *wireFinding) convert() *Finding {
 	}
 	f.Vulnerabilities = convertVulnerabilities(w.Vulnerabilities)
 	f.RelatedFindings = convertRelated(w.RelatedFindings)
+	w.convertFilterFields(f)
 	return f
+}
+
+// convertFilterFields fills the fields only filters read.
+func (w *wireFinding) convertFilterFields(f *Finding) {
+	f.AwsAccountName = w.AwsAccountName.V
+	f.VerificationState = w.VerificationState.V
+	f.Sample = w.Sample.V
+	f.Confidence, f.Criticality = w.Confidence.intPtr(), w.Criticality.intPtr()
+	f.SeverityProduct = w.Severity.Product.floatPtr()
+	pf := &w.FindingProviderFields.V
+	f.FindingProviderFields = ProviderFields{
+		Confidence: pf.Confidence.intPtr(), Criticality: pf.Criticality.intPtr(),
+		RelatedFindings: pf.RelatedFindings, SeverityLabel: pf.Severity.Label,
+		SeverityOriginal: pf.Severity.Original, Types: pf.Types,
+	}
+	f.Malware = w.Malware.V
+	n := &w.Network.V
+	f.Network = Network{
+		Direction: n.Direction, Protocol: n.Protocol,
+		SourceIPv4: n.SourceIpV4, SourceIPv6: n.SourceIpV6, SourceDomain: n.SourceDomain, SourceMac: n.SourceMac,
+		DestinationIPv4: n.DestinationIpV4, DestinationIPv6: n.DestinationIpV6, DestinationDomain: n.DestinationDomain,
+		SourcePort: n.SourcePort.intPtr(), DestinationPort: n.DestinationPort.intPtr(),
+	}
+	f.Note = Note{Text: w.Note.V.Text, UpdatedBy: w.Note.V.UpdatedBy, UpdatedAt: parseTime(w.Note.V.UpdatedAt)}
+	p := &w.Process.V
+	f.Process = Process{Name: p.Name, Path: p.Path, Pid: p.Pid.intPtr(), ParentPid: p.ParentPid.intPtr(),
+		LaunchedAt: parseTime(p.LaunchedAt), TerminatedAt: parseTime(p.TerminatedAt)}
+	for _, t := range w.ThreatIntelIndicators.V {
+		f.ThreatIntelIndicators = append(f.ThreatIntelIndicators, ThreatIntelIndicator{
+			Type: t.Type, Value: t.Value, Category: t.Category, Source: t.Source, SourceURL: t.SourceUrl,
+			LastObservedAt: parseTime(t.LastObservedAt),
+		})
+	}
+	for _, a := range w.Compliance.AssociatedStandards.V {
+		f.Compliance.AssociatedStandards = append(f.Compliance.AssociatedStandards, a.StandardsId)
+	}
+	for _, p := range w.Compliance.SecurityControlParameters.V {
+		f.Compliance.SecurityControlParameters = append(f.Compliance.SecurityControlParameters,
+			ControlParameter{Name: p.Name, Values: p.Value})
+	}
 }
 
 // resolve picks the severity label: Label, then the SeverityLabel product
@@ -256,9 +297,11 @@ func convertResources(in []wireResource) []Resource {
 	}
 	out := make([]Resource, len(in))
 	for i, r := range in {
-		out[i] = Resource{Type: r.Type, ID: r.Id, Partition: r.Partition, Region: r.Region, Tags: r.Tags}
+		out[i] = Resource{Type: r.Type, ID: r.Id, Partition: r.Partition, Region: r.Region, Tags: r.Tags,
+			ApplicationArn: r.ApplicationArn.V, ApplicationName: r.ApplicationName.V}
 		if len(r.Details) > 0 && string(r.Details) != "null" {
 			out[i].Details = []byte(r.Details)
+			out[i].DetailFields = detailFields(r.Details)
 		}
 	}
 	return out
@@ -270,7 +313,8 @@ func convertVulnerabilities(in []wireVulnerability) []Vulnerability {
 	}
 	out := make([]Vulnerability, len(in))
 	for i, v := range in {
-		out[i] = Vulnerability{ID: v.Id, Severity: v.Vendor.VendorSeverity}
+		out[i] = Vulnerability{ID: v.Id, Severity: v.Vendor.VendorSeverity,
+			FixAvailable: v.FixAvailable.V, ExploitAvailable: v.ExploitAvailable.V}
 	}
 	return out
 }
@@ -304,4 +348,64 @@ func resourceRegion(rs []wireResource) string {
 		}
 	}
 	return ""
+}
+
+// detailKeys are the members of a resource's Details that filters read.
+var detailKeys = []string{"AwsEc2Instance", "AwsIamAccessKey", "AwsIamUser", "AwsS3Bucket", "Container", "Other"}
+
+// detailFields reads the members of the Details object raw that filters
+// read. Only those members are decoded (leniently: a member of an
+// unexpected type is left zero); the rest, often most of Details, is only
+// skipped over.
+func detailFields(raw []byte) DetailFields {
+	var w wireDetails
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return DetailFields{}
+	}
+	_, _ = members(raw, i, false, func(key []byte, vs int) (int, error) {
+		ve, err := valueEnd(raw, vs)
+		if err != nil {
+			return 0, err
+		}
+		if dst := w.member(foldedName(key, detailKeys)); dst != nil {
+			_ = stdjson.Unmarshal(raw[vs:ve], dst) // a type mismatch keeps the other members
+		}
+		return ve, nil
+	})
+	return w.convert()
+}
+
+// member returns where the Details member name decodes to, or nil.
+func (w *wireDetails) member(name string) any {
+	switch name {
+	case "AwsEc2Instance":
+		return &w.AwsEc2Instance
+	case "AwsIamAccessKey":
+		return &w.AwsIamAccessKey
+	case "AwsIamUser":
+		return &w.AwsIamUser
+	case "AwsS3Bucket":
+		return &w.AwsS3Bucket
+	case "Container":
+		return &w.Container
+	case "Other":
+		return &w.Other
+	}
+	return nil
+}
+
+func (w *wireDetails) convert() DetailFields {
+	e, k, c := &w.AwsEc2Instance, &w.AwsIamAccessKey, &w.Container
+	return DetailFields{
+		Ec2Instance: Ec2Instance{Type: e.Type, ImageID: e.ImageId, KeyName: e.KeyName,
+			IamInstanceProfileArn: e.IamInstanceProfileArn, VpcID: e.VpcId, SubnetID: e.SubnetId,
+			IPv4Addresses: e.IpV4Addresses, IPv6Addresses: e.IpV6Addresses, LaunchedAt: parseTime(e.LaunchedAt)},
+		IamAccessKey: IamAccessKey{UserName: k.UserName, Status: k.Status, PrincipalName: k.PrincipalName,
+			CreatedAt: parseTime(k.CreatedAt)},
+		IamUserName: w.AwsIamUser.UserName,
+		S3Bucket:    S3Bucket{OwnerID: w.AwsS3Bucket.OwnerId, OwnerName: w.AwsS3Bucket.OwnerName},
+		Container:   Container{Name: c.Name, ImageID: c.ImageId, ImageName: c.ImageName, LaunchedAt: parseTime(c.LaunchedAt)},
+		Other:       w.Other,
+	}
 }

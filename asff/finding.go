@@ -46,8 +46,69 @@ type Finding struct {
 	Vulnerabilities   []Vulnerability
 	RelatedFindings   []RelatedFinding
 
+	// The fields below are read only by filters. Each is zero when the
+	// finding lacks it, and a value of an unexpected type leaves it zero
+	// rather than failing the finding.
+
+	AwsAccountName        string
+	VerificationState     string // UNKNOWN, TRUE_POSITIVE, FALSE_POSITIVE, BENIGN_POSITIVE
+	Sample                bool
+	SeverityProduct       *float64 // the deprecated Severity.Product
+	Confidence            *int     // 0-100
+	Criticality           *int     // 0-100
+	FindingProviderFields ProviderFields
+	Malware               []Malware
+	Network               Network
+	Note                  Note
+	Process               Process
+	ThreatIntelIndicators []ThreatIntelIndicator
+
 	// Raw is the finding's original JSON object, exactly as read.
 	Raw []byte
+}
+
+// ProviderFields is FindingProviderFields: the values the finding provider
+// set, which BatchUpdateFindings does not change.
+type ProviderFields struct {
+	Confidence      *int
+	Criticality     *int
+	RelatedFindings []RelatedFinding
+	SeverityLabel   string
+	// SeverityOriginal is FindingProviderFields.Severity.Original.
+	SeverityOriginal string
+	Types            []string
+}
+
+// Malware is one entry of the finding's Malware list.
+type Malware struct {
+	Name, Path, State, Type string
+}
+
+// Network is the finding's Network object.
+type Network struct {
+	Direction, Protocol                                 string
+	SourceIPv4, SourceIPv6, SourceDomain, SourceMac     string
+	DestinationIPv4, DestinationIPv6, DestinationDomain string
+	SourcePort, DestinationPort                         *int
+}
+
+// Note is the user-defined note of the finding.
+type Note struct {
+	Text, UpdatedBy string
+	UpdatedAt       time.Time
+}
+
+// Process is the finding's Process object.
+type Process struct {
+	Name, Path               string
+	Pid, ParentPid           *int
+	LaunchedAt, TerminatedAt time.Time
+}
+
+// ThreatIntelIndicator is one entry of the (deprecated) ThreatIntelIndicators list.
+type ThreatIntelIndicator struct {
+	Type, Value, Category, Source, SourceURL string
+	LastObservedAt                           time.Time
 }
 
 // Severity is the finding's severity. Label is always one of INFORMATIONAL,
@@ -73,18 +134,73 @@ type Resource struct {
 	Tags      map[string]string
 	// Details is the raw JSON of the resource's Details object (nil when absent).
 	Details []byte
+
+	// Read only by filters (zero when absent).
+	ApplicationArn  string
+	ApplicationName string
+	// DetailFields holds the parts of Details that filters read.
+	DetailFields DetailFields
+}
+
+// DetailFields are the members of a resource's Details that
+// AwsSecurityFindingFilters can filter on.
+type DetailFields struct {
+	Ec2Instance  Ec2Instance
+	IamAccessKey IamAccessKey
+	IamUserName  string // Details.AwsIamUser.UserName
+	S3Bucket     S3Bucket
+	Container    Container
+	// Other is Details.Other, values read as with ProductFields.
+	Other map[string]string
+}
+
+// Ec2Instance is Details.AwsEc2Instance.
+type Ec2Instance struct {
+	Type, ImageID, KeyName, IamInstanceProfileArn, VpcID, SubnetID string
+	IPv4Addresses, IPv6Addresses                                   []string
+	LaunchedAt                                                     time.Time
+}
+
+// IamAccessKey is Details.AwsIamAccessKey.
+type IamAccessKey struct {
+	UserName, Status, PrincipalName string
+	CreatedAt                       time.Time
+}
+
+// S3Bucket is Details.AwsS3Bucket.
+type S3Bucket struct {
+	OwnerID, OwnerName string
+}
+
+// Container is Details.Container.
+type Container struct {
+	Name, ImageID, ImageName string
+	LaunchedAt               time.Time
 }
 
 // Compliance carries the control result of a standards finding.
 type Compliance struct {
 	Status            string // PASSED, WARNING, FAILED, NOT_AVAILABLE
 	SecurityControlID string // resolved: Compliance.SecurityControlId, else ProductFields ControlId / RuleId
+	// AssociatedStandards lists the StandardsId of each AssociatedStandards entry.
+	AssociatedStandards       []string
+	SecurityControlParameters []ControlParameter
+}
+
+// ControlParameter is one entry of Compliance.SecurityControlParameters.
+type ControlParameter struct {
+	Name   string
+	Values []string
 }
 
 // Vulnerability is one entry of the finding's Vulnerabilities list.
 type Vulnerability struct {
 	ID       string
 	Severity string // Vulnerabilities[].Cvss base severity when present (informational)
+	// FixAvailable and ExploitAvailable are YES, NO or PARTIAL (Amazon
+	// Inspector), empty when absent.
+	FixAvailable     string
+	ExploitAvailable string
 }
 
 // RelatedFinding points at another finding by its identity.

@@ -43,6 +43,71 @@ type wireFinding struct {
 	WorkflowState     string
 	Vulnerabilities   []wireVulnerability
 	RelatedFindings   []wireRelated
+
+	// Fields only filters read, each decoded leniently (see lenient).
+	AwsAccountName        lenient[string]
+	VerificationState     lenient[string]
+	Sample                lenient[bool]
+	Confidence            flexNumber
+	Criticality           flexNumber
+	FindingProviderFields lenient[wireProviderFields]
+	Malware               lenient[[]Malware]
+	Network               lenient[wireNetwork]
+	Note                  lenient[wireNote]
+	Process               lenient[wireProcess]
+	ThreatIntelIndicators lenient[[]wireIndicator]
+}
+
+// lenient decodes a T with encoding/json and never fails: a member of an
+// unexpected type is left zero and the rest kept. It holds the fields only
+// filters read, so a producer's odd value there cannot cost the finding.
+// The document was validated before, so syntax errors cannot reach it.
+type lenient[T any] struct{ V T }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (l *lenient[T]) UnmarshalJSON(b []byte) error {
+	_ = stdjson.Unmarshal(b, &l.V) // a type mismatch keeps the other members
+	return nil
+}
+
+type wireProviderFields struct {
+	Confidence      flexNumber
+	Criticality     flexNumber
+	RelatedFindings []RelatedFinding
+	Severity        struct{ Label, Original string }
+	Types           []string
+}
+
+type wireNetwork struct {
+	Direction, Protocol                                 string
+	SourceIpV4, SourceIpV6, SourceDomain, SourceMac     string
+	DestinationIpV4, DestinationIpV6, DestinationDomain string
+	SourcePort, DestinationPort                         flexNumber
+}
+
+type wireNote struct{ Text, UpdatedBy, UpdatedAt string }
+
+type wireProcess struct {
+	Name, Path               string
+	Pid, ParentPid           flexNumber
+	LaunchedAt, TerminatedAt string
+}
+
+type wireIndicator struct {
+	Type, Value, Category, Source, SourceUrl, LastObservedAt string
+}
+
+// wireDetails is the part of a resource's Details filters read.
+type wireDetails struct {
+	AwsEc2Instance struct {
+		Type, ImageId, KeyName, IamInstanceProfileArn, VpcId, SubnetId, LaunchedAt string
+		IpV4Addresses, IpV6Addresses                                               []string
+	}
+	AwsIamAccessKey struct{ UserName, Status, PrincipalName, CreatedAt string }
+	AwsIamUser      struct{ UserName string }
+	AwsS3Bucket     struct{ OwnerId, OwnerName string }
+	Container       struct{ Name, ImageId, ImageName, LaunchedAt string }
+	Other           flexMap
 }
 
 // wireSeverity decodes itself: one pass instead of three flex fields.
@@ -50,6 +115,7 @@ type wireSeverity struct {
 	Label      string
 	Normalized flexNumber
 	Original   string
+	Product    flexNumber
 }
 
 // UnmarshalJSON implements json.Unmarshaler. Label and Original may be
@@ -75,6 +141,8 @@ func (s *wireSeverity) UnmarshalJSON(b []byte) error {
 			s.Original, err = scalarString(v)
 		case strings.EqualFold(string(key), "Normalized"):
 			err = s.Normalized.UnmarshalJSON(v)
+		case strings.EqualFold(string(key), "Product"):
+			err = s.Product.UnmarshalJSON(v)
 		}
 		return ve, err
 	})
@@ -89,17 +157,24 @@ type wireRemediation struct {
 }
 
 type wireResource struct {
-	Type      string
-	Id        string
-	Partition string
-	Region    string
-	Tags      flexMap
-	Details   stdjson.RawMessage
+	Type            string
+	Id              string
+	Partition       string
+	Region          string
+	Tags            flexMap
+	Details         stdjson.RawMessage
+	ApplicationArn  lenient[string]
+	ApplicationName lenient[string]
 }
 
 type wireCompliance struct {
-	Status            string
-	SecurityControlId string
+	Status                    string
+	SecurityControlId         string
+	AssociatedStandards       lenient[[]struct{ StandardsId string }]
+	SecurityControlParameters lenient[[]struct {
+		Name  string
+		Value []string
+	}]
 }
 
 type wireWorkflow struct {
@@ -111,6 +186,8 @@ type wireVulnerability struct {
 	Vendor struct {
 		VendorSeverity string
 	}
+	FixAvailable     lenient[string]
+	ExploitAvailable lenient[string]
 }
 
 type wireRelated struct {
@@ -211,4 +288,22 @@ func (n *flexNumber) UnmarshalJSON(b []byte) error {
 	}
 	n.Value, n.Set = v, true
 	return nil
+}
+
+// intPtr returns the value as an int, or nil when none was given.
+func (n flexNumber) intPtr() *int {
+	if !n.Set {
+		return nil
+	}
+	v := int(n.Value)
+	return &v
+}
+
+// floatPtr returns the value, or nil when none was given.
+func (n flexNumber) floatPtr() *float64 {
+	if !n.Set {
+		return nil
+	}
+	v := n.Value
+	return &v
 }

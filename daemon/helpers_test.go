@@ -12,6 +12,7 @@ import (
 
 	"hubtriage/daemon"
 	"hubtriage/filter"
+	"hubtriage/internal/filtertest"
 	"hubtriage/internal/fixtures"
 	"hubtriage/notify"
 	"hubtriage/pipeline"
@@ -86,7 +87,7 @@ func newEnv(t *testing.T, filters ...string) *env {
 		f := &filter.Filters{}
 		if src != "" {
 			var err error
-			if f, err = filter.FromJSON([]byte(src)); err != nil {
+			if f, err = filtertest.Parse([]byte(src)); err != nil {
 				t.Fatal(err)
 			}
 		}

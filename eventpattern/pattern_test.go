@@ -15,7 +15,7 @@ import (
 	"hubtriage/asff"
 	"hubtriage/asff/asffgen"
 	"hubtriage/config"
-	"hubtriage/filter"
+	"hubtriage/internal/filtertest"
 	"hubtriage/internal/fixtures"
 )
 
@@ -265,7 +265,7 @@ func TestMappings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, err := filter.FromJSON([]byte(tt.filter))
+			f, err := filtertest.Parse([]byte(tt.filter))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -311,7 +311,7 @@ func TestInactiveFindingsAndSkipInactive(t *testing.T) {
 }
 
 func TestRuleThatNeverMatches(t *testing.T) {
-	f, err := filter.FromJSON([]byte(`{"RecordState":[{"Value":"X","Comparison":"PREFIX"}]}`))
+	f, err := filtertest.Parse([]byte(`{"RecordState":[{"Value":"X","Comparison":"PREFIX"}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,7 +383,7 @@ func TestSplitIntoPatternsWithinTheQuota(t *testing.T) {
 }
 
 func TestTooLong(t *testing.T) {
-	f, err := filter.FromJSON([]byte(`{"Title":[{"Value":"` + strings.Repeat("t", 3000) + `","Comparison":"EQUALS"}]}`))
+	f, err := filtertest.Parse([]byte(`{"Title":[{"Value":"` + strings.Repeat("t", 3000) + `","Comparison":"EQUALS"}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}

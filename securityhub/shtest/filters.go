@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"net"
 	"slices"
 	"sort"
 	"strings"
@@ -27,6 +28,29 @@ var stringFields = map[string]func(*finding) []string{
 	"Type":                        func(f *finding) []string { return f.strs("Types") },
 	"ResourceId":                  func(f *finding) []string { return f.strs("Resources", "Id") },
 	"ResourceType":                func(f *finding) []string { return f.strs("Resources", "Type") },
+	"AwsAccountName":              top("AwsAccountName"),
+	"VerificationState":           top("VerificationState"),
+	"VulnerabilitiesFixAvailable": func(f *finding) []string { return f.strs("Vulnerabilities", "FixAvailable") },
+	"VulnerabilitiesExploitAvailable": func(f *finding) []string {
+		return f.strs("Vulnerabilities", "ExploitAvailable")
+	},
+}
+
+// numberFields are the NumberFilter attributes the server honours.
+var numberFields = map[string][]string{
+	"Confidence":  {"Confidence"},
+	"Criticality": {"Criticality"},
+}
+
+// ipFields are the IpFilter attributes the server honours.
+var ipFields = map[string][]string{
+	"NetworkSourceIpV4":      {"Network", "SourceIpV4"},
+	"NetworkDestinationIpV4": {"Network", "DestinationIpV4"},
+}
+
+// boolFields are the BooleanFilter attributes the server honours.
+var boolFields = map[string][]string{
+	"Sample": {"Sample"},
 }
 
 // dateFields are the DateFilter attributes the server honours.
@@ -47,6 +71,11 @@ func SupportedFilters() []string {
 	}
 	for name := range dateFields {
 		names = append(names, name)
+	}
+	for _, m := range []map[string][]string{numberFields, ipFields, boolFields} {
+		for name := range m {
+			names = append(names, name)
+		}
 	}
 	sort.Strings(names)
 	return names
@@ -119,7 +148,76 @@ func compileAttr(name string, v json.RawMessage, now time.Time) (matcher, error)
 		}
 		return compileDates(get, fs, now)
 	}
+	if path, ok := numberFields[name]; ok {
+		var fs []numberFilter
+		if err := json.Unmarshal(v, &fs); err != nil {
+			return nil, err
+		}
+		return compileNumbers(path, fs), nil
+	}
+	if path, ok := ipFields[name]; ok {
+		var fs []struct{ Cidr string }
+		if err := json.Unmarshal(v, &fs); err != nil {
+			return nil, err
+		}
+		return compileIPs(path, fs)
+	}
+	if path, ok := boolFields[name]; ok {
+		var fs []struct{ Value bool }
+		if err := json.Unmarshal(v, &fs); err != nil {
+			return nil, err
+		}
+		return func(f *finding) bool {
+			raw, _ := f.lookup(path...)
+			var b bool
+			_ = json.Unmarshal(raw, &b) // absent or not a boolean: false
+			return slices.ContainsFunc(fs, func(x struct{ Value bool }) bool { return x.Value == b })
+		}, nil
+	}
 	return nil, fmt.Errorf("shtest does not implement this filter attribute (supported: %s)", strings.Join(SupportedFilters(), ", "))
+}
+
+// numberFilter is the wire shape of types.NumberFilter.
+type numberFilter struct {
+	Eq, Gt, Gte, Lt, Lte *float64
+}
+
+// compileNumbers matches a finding whose number at path satisfies every
+// bound of any of the filters; a finding without it matches none.
+func compileNumbers(path []string, fs []numberFilter) matcher {
+	return func(f *finding) bool {
+		raw, ok := f.lookup(path...)
+		var v float64
+		if !ok || json.Unmarshal(raw, &v) != nil {
+			return false
+		}
+		return slices.ContainsFunc(fs, func(n numberFilter) bool {
+			return (n.Eq == nil || v == *n.Eq) && (n.Gt == nil || v > *n.Gt) && (n.Gte == nil || v >= *n.Gte) &&
+				(n.Lt == nil || v < *n.Lt) && (n.Lte == nil || v <= *n.Lte)
+		})
+	}
+}
+
+// compileIPs matches a finding whose address at path is in any of the
+// CIDR blocks (a bare address is a block of one).
+func compileIPs(path []string, fs []struct{ Cidr string }) (matcher, error) {
+	var nets []*net.IPNet
+	for i, c := range fs {
+		cidr := c.Cidr
+		if !strings.Contains(cidr, "/") {
+			cidr += "/32"
+		}
+		_, n, err := net.ParseCIDR(cidr)
+		if err != nil {
+			return nil, fmt.Errorf("[%d].Cidr: %w", i, err)
+		}
+		nets = append(nets, n)
+	}
+	return func(f *finding) bool {
+		s, _ := f.str(path...)
+		ip := net.ParseIP(s)
+		return ip != nil && slices.ContainsFunc(nets, func(n *net.IPNet) bool { return n.Contains(ip) })
+	}, nil
 }
 
 // compileStrings applies Security Hub's combination rules: positive
