@@ -155,24 +155,32 @@ func (w *wireFinding) convertFilterFields(f *Finding) {
 	f.Sample = w.Sample.V
 	f.Confidence, f.Criticality = w.Confidence.intPtr(), w.Criticality.intPtr()
 	f.SeverityProduct = w.Severity.Product.floatPtr()
-	pf := &w.FindingProviderFields.V
-	f.FindingProviderFields = ProviderFields{
-		Confidence: pf.Confidence.intPtr(), Criticality: pf.Criticality.intPtr(),
-		RelatedFindings: pf.RelatedFindings, SeverityLabel: pf.Severity.Label,
-		SeverityOriginal: pf.Severity.Original, Types: pf.Types,
+	if w.FindingProviderFields != nil {
+		pf := &w.FindingProviderFields.V
+		f.FindingProviderFields = &ProviderFields{
+			Confidence: pf.Confidence.intPtr(), Criticality: pf.Criticality.intPtr(),
+			RelatedFindings: pf.RelatedFindings, SeverityLabel: pf.Severity.Label,
+			SeverityOriginal: pf.Severity.Original, Types: pf.Types,
+		}
 	}
 	f.Malware = w.Malware.V
-	n := &w.Network.V
-	f.Network = Network{
-		Direction: n.Direction, Protocol: n.Protocol,
-		SourceIPv4: n.SourceIpV4, SourceIPv6: n.SourceIpV6, SourceDomain: n.SourceDomain, SourceMac: n.SourceMac,
-		DestinationIPv4: n.DestinationIpV4, DestinationIPv6: n.DestinationIpV6, DestinationDomain: n.DestinationDomain,
-		SourcePort: n.SourcePort.intPtr(), DestinationPort: n.DestinationPort.intPtr(),
+	if w.Network != nil {
+		n := &w.Network.V
+		f.Network = &Network{
+			Direction: n.Direction, Protocol: n.Protocol,
+			SourceIPv4: n.SourceIpV4, SourceIPv6: n.SourceIpV6, SourceDomain: n.SourceDomain, SourceMac: n.SourceMac,
+			DestinationIPv4: n.DestinationIpV4, DestinationIPv6: n.DestinationIpV6, DestinationDomain: n.DestinationDomain,
+			SourcePort: n.SourcePort.intPtr(), DestinationPort: n.DestinationPort.intPtr(),
+		}
 	}
-	f.Note = Note{Text: w.Note.V.Text, UpdatedBy: w.Note.V.UpdatedBy, UpdatedAt: parseTime(w.Note.V.UpdatedAt)}
-	p := &w.Process.V
-	f.Process = Process{Name: p.Name, Path: p.Path, Pid: p.Pid.intPtr(), ParentPid: p.ParentPid.intPtr(),
-		LaunchedAt: parseTime(p.LaunchedAt), TerminatedAt: parseTime(p.TerminatedAt)}
+	if w.Note != nil {
+		f.Note = &Note{Text: w.Note.V.Text, UpdatedBy: w.Note.V.UpdatedBy, UpdatedAt: parseTime(w.Note.V.UpdatedAt)}
+	}
+	if w.Process != nil {
+		p := &w.Process.V
+		f.Process = &Process{Name: p.Name, Path: p.Path, Pid: p.Pid.intPtr(), ParentPid: p.ParentPid.intPtr(),
+			LaunchedAt: parseTime(p.LaunchedAt), TerminatedAt: parseTime(p.TerminatedAt)}
+	}
 	for _, t := range w.ThreatIntelIndicators.V {
 		f.ThreatIntelIndicators = append(f.ThreatIntelIndicators, ThreatIntelIndicator{
 			Type: t.Type, Value: t.Value, Category: t.Category, Source: t.Source, SourceURL: t.SourceUrl,
@@ -357,26 +365,95 @@ var detailKeys = []string{"AwsEc2Instance", "AwsIamAccessKey", "AwsIamUser", "Aw
 // read. Only those members are decoded (leniently: a member of an
 // unexpected type is left zero); the rest, often most of Details, is only
 // skipped over.
-func detailFields(raw []byte) DetailFields {
-	var w wireDetails
+func detailFields(raw []byte) *DetailFields {
 	i := skipSpace(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
-		return DetailFields{}
+		return nil
 	}
+	var w *wireDetails // allocated at the first member filters read
 	_, _ = members(raw, i, false, func(key []byte, vs int) (int, error) {
 		ve, err := valueEnd(raw, vs)
 		if err != nil {
 			return 0, err
 		}
-		if dst := w.member(foldedName(key, detailKeys)); dst != nil {
-			_ = stdjson.Unmarshal(raw[vs:ve], dst) // a type mismatch keeps the other members
+		if name := foldedName(key, detailKeys); name != "" {
+			ensure(&w).decode(name, raw[vs:ve])
 		}
 		return ve, nil
 	})
+	if w == nil {
+		return nil
+	}
 	return w.convert()
 }
 
-// member returns where the Details member name decodes to, or nil.
+// Keys of the Details members filters read.
+var (
+	ec2Keys       = []string{"Type", "ImageId", "KeyName", "IamInstanceProfileArn", "VpcId", "SubnetId", "LaunchedAt", "IpV4Addresses", "IpV6Addresses"}
+	accessKeyKeys = []string{"UserName", "Status", "PrincipalName", "CreatedAt"}
+	userKeys      = []string{"UserName"}
+	bucketKeys    = []string{"OwnerId", "OwnerName"}
+	containerKeys = []string{"Name", "ImageId", "ImageName", "LaunchedAt"}
+)
+
+// decode reads the Details member name from v with the fast decoder's
+// primitives, falling back to encoding/json (which keeps what has the
+// expected type) when a value has another type.
+func (w *wireDetails) decode(name string, v []byte) {
+	var err error
+	switch name {
+	case "AwsEc2Instance":
+		e := &w.AwsEc2Instance
+		_, err = object(v, 0, ec2Keys, func(k []byte, s int) (int, error) {
+			switch string(k) {
+			case "IpV4Addresses":
+				return stringList(v, s, &e.IpV4Addresses)
+			case "IpV6Addresses":
+				return stringList(v, s, &e.IpV6Addresses)
+			}
+			if dst := pickString(string(k), ec2Keys[:7], &e.Type, &e.ImageId, &e.KeyName, &e.IamInstanceProfileArn, &e.VpcId, &e.SubnetId, &e.LaunchedAt); dst != nil {
+				return stringValue(v, s, dst)
+			}
+			return -1, nil
+		})
+	case "AwsIamAccessKey":
+		k := &w.AwsIamAccessKey
+		_, err = stringsObject(v, 0, accessKeyKeys, func(key []byte) *string {
+			return pickString(string(key), accessKeyKeys, &k.UserName, &k.Status, &k.PrincipalName, &k.CreatedAt)
+		})
+	case "AwsIamUser":
+		_, err = stringsObject(v, 0, userKeys, func(key []byte) *string {
+			return pickString(string(key), userKeys, &w.AwsIamUser.UserName)
+		})
+	case "AwsS3Bucket":
+		b := &w.AwsS3Bucket
+		_, err = stringsObject(v, 0, bucketKeys, func(key []byte) *string {
+			return pickString(string(key), bucketKeys, &b.OwnerId, &b.OwnerName)
+		})
+	case "Container":
+		c := &w.Container
+		_, err = stringsObject(v, 0, containerKeys, func(key []byte) *string {
+			return pickString(string(key), containerKeys, &c.Name, &c.ImageId, &c.ImageName, &c.LaunchedAt)
+		})
+	default: // Other
+		err = w.Other.UnmarshalJSON(v)
+	}
+	if err != nil {
+		_ = stdjson.Unmarshal(v, w.member(name)) // a type mismatch keeps the other members
+	}
+}
+
+// pickString returns the destination of key: dsts[i] for keys[i], or nil.
+func pickString(key string, keys []string, dsts ...*string) *string {
+	for i, k := range keys {
+		if k == key {
+			return dsts[i]
+		}
+	}
+	return nil
+}
+
+// member returns where the Details member name decodes to.
 func (w *wireDetails) member(name string) any {
 	switch name {
 	case "AwsEc2Instance":
@@ -389,15 +466,13 @@ func (w *wireDetails) member(name string) any {
 		return &w.AwsS3Bucket
 	case "Container":
 		return &w.Container
-	case "Other":
-		return &w.Other
 	}
-	return nil
+	return &w.Other
 }
 
-func (w *wireDetails) convert() DetailFields {
+func (w *wireDetails) convert() *DetailFields {
 	e, k, c := &w.AwsEc2Instance, &w.AwsIamAccessKey, &w.Container
-	return DetailFields{
+	return &DetailFields{
 		Ec2Instance: Ec2Instance{Type: e.Type, ImageID: e.ImageId, KeyName: e.KeyName,
 			IamInstanceProfileArn: e.IamInstanceProfileArn, VpcID: e.VpcId, SubnetID: e.SubnetId,
 			IPv4Addresses: e.IpV4Addresses, IPv6Addresses: e.IpV6Addresses, LaunchedAt: parseTime(e.LaunchedAt)},

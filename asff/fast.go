@@ -152,15 +152,15 @@ func (w *wireFinding) lenientField(key []byte) func([]byte) error {
 	case "Criticality":
 		return w.Criticality.UnmarshalJSON
 	case "FindingProviderFields":
-		return w.FindingProviderFields.UnmarshalJSON
+		return ensure(&w.FindingProviderFields).UnmarshalJSON
 	case "Malware":
 		return w.Malware.UnmarshalJSON
 	case "Network":
-		return w.Network.UnmarshalJSON
+		return ensure(&w.Network).UnmarshalJSON
 	case "Note":
-		return w.Note.UnmarshalJSON
+		return ensure(&w.Note).UnmarshalJSON
 	case "Process":
-		return w.Process.UnmarshalJSON
+		return ensure(&w.Process).UnmarshalJSON
 	case "ThreatIntelIndicators":
 		return w.ThreatIntelIndicators.UnmarshalJSON
 	}

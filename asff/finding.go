@@ -56,11 +56,11 @@ type Finding struct {
 	SeverityProduct       *float64 // the deprecated Severity.Product
 	Confidence            *int     // 0-100
 	Criticality           *int     // 0-100
-	FindingProviderFields ProviderFields
+	FindingProviderFields *ProviderFields // nil when absent, as are Network, Note and Process
 	Malware               []Malware
-	Network               Network
-	Note                  Note
-	Process               Process
+	Network               *Network
+	Note                  *Note
+	Process               *Process
 	ThreatIntelIndicators []ThreatIntelIndicator
 
 	// Raw is the finding's original JSON object, exactly as read.
@@ -138,8 +138,9 @@ type Resource struct {
 	// Read only by filters (zero when absent).
 	ApplicationArn  string
 	ApplicationName string
-	// DetailFields holds the parts of Details that filters read.
-	DetailFields DetailFields
+	// DetailFields holds the parts of Details that filters read; nil when
+	// Details has none of them.
+	DetailFields *DetailFields
 }
 
 // DetailFields are the members of a resource's Details that

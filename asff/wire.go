@@ -50,11 +50,11 @@ type wireFinding struct {
 	Sample                lenient[bool]
 	Confidence            flexNumber
 	Criticality           flexNumber
-	FindingProviderFields lenient[wireProviderFields]
+	FindingProviderFields *lenient[wireProviderFields] // pointers: most findings lack these
 	Malware               lenient[[]Malware]
-	Network               lenient[wireNetwork]
-	Note                  lenient[wireNote]
-	Process               lenient[wireProcess]
+	Network               *lenient[wireNetwork]
+	Note                  *lenient[wireNote]
+	Process               *lenient[wireProcess]
 	ThreatIntelIndicators lenient[[]wireIndicator]
 }
 
@@ -68,6 +68,15 @@ type lenient[T any] struct{ V T }
 func (l *lenient[T]) UnmarshalJSON(b []byte) error {
 	_ = stdjson.Unmarshal(b, &l.V) // a type mismatch keeps the other members
 	return nil
+}
+
+// ensure returns *p, allocating it first when nil (as encoding/json does
+// for a pointer field, reusing it when a key repeats).
+func ensure[T any](p **T) *T {
+	if *p == nil {
+		*p = new(T)
+	}
+	return *p
 }
 
 type wireProviderFields struct {

@@ -100,37 +100,37 @@ var fields = map[string]field{
 
 	"FindingProviderFieldsRelatedFindingsId":         each(providerRelated, func(r *asff.RelatedFinding) string { return r.ID }),
 	"FindingProviderFieldsRelatedFindingsProductArn": each(providerRelated, func(r *asff.RelatedFinding) string { return r.ProductArn }),
-	"FindingProviderFieldsSeverityLabel":             enum(func(x *asff.Finding) string { return x.FindingProviderFields.SeverityLabel }, severityLabels),
-	"FindingProviderFieldsSeverityOriginal":          str(func(x *asff.Finding) string { return x.FindingProviderFields.SeverityOriginal }),
-	"FindingProviderFieldsTypes":                     strList(func(x *asff.Finding) []string { return x.FindingProviderFields.Types }),
+	"FindingProviderFieldsSeverityLabel":             enum(in(provider, func(p *asff.ProviderFields) string { return p.SeverityLabel }), severityLabels),
+	"FindingProviderFieldsSeverityOriginal":          str(in(provider, func(p *asff.ProviderFields) string { return p.SeverityOriginal })),
+	"FindingProviderFieldsTypes":                     strList(in(provider, func(p *asff.ProviderFields) []string { return p.Types })),
 
 	"MalwareName":  each(malware, func(m *asff.Malware) string { return m.Name }),
 	"MalwarePath":  each(malware, func(m *asff.Malware) string { return m.Path }),
 	"MalwareState": each(malware, func(m *asff.Malware) string { return m.State }),
 	"MalwareType":  each(malware, func(m *asff.Malware) string { return m.Type }),
 
-	"NetworkDestinationDomain": str(func(x *asff.Finding) string { return x.Network.DestinationDomain }),
-	"NetworkDirection":         str(func(x *asff.Finding) string { return x.Network.Direction }),
-	"NetworkProtocol":          str(func(x *asff.Finding) string { return x.Network.Protocol }),
-	"NetworkSourceDomain":      str(func(x *asff.Finding) string { return x.Network.SourceDomain }),
-	"NetworkSourceMac":         str(func(x *asff.Finding) string { return x.Network.SourceMac }),
-	"NetworkDestinationIpV4":   ip(32, func(x *asff.Finding) string { return x.Network.DestinationIPv4 }),
-	"NetworkDestinationIpV6":   ip(128, func(x *asff.Finding) string { return x.Network.DestinationIPv6 }),
-	"NetworkSourceIpV4":        ip(32, func(x *asff.Finding) string { return x.Network.SourceIPv4 }),
-	"NetworkSourceIpV6":        ip(128, func(x *asff.Finding) string { return x.Network.SourceIPv6 }),
-	"NetworkDestinationPort":   intNumber(func(x *asff.Finding) *int { return x.Network.DestinationPort }),
-	"NetworkSourcePort":        intNumber(func(x *asff.Finding) *int { return x.Network.SourcePort }),
+	"NetworkDestinationDomain": str(in(network, func(n *asff.Network) string { return n.DestinationDomain })),
+	"NetworkDirection":         str(in(network, func(n *asff.Network) string { return n.Direction })),
+	"NetworkProtocol":          str(in(network, func(n *asff.Network) string { return n.Protocol })),
+	"NetworkSourceDomain":      str(in(network, func(n *asff.Network) string { return n.SourceDomain })),
+	"NetworkSourceMac":         str(in(network, func(n *asff.Network) string { return n.SourceMac })),
+	"NetworkDestinationIpV4":   ip(32, in(network, func(n *asff.Network) string { return n.DestinationIPv4 })),
+	"NetworkDestinationIpV6":   ip(128, in(network, func(n *asff.Network) string { return n.DestinationIPv6 })),
+	"NetworkSourceIpV4":        ip(32, in(network, func(n *asff.Network) string { return n.SourceIPv4 })),
+	"NetworkSourceIpV6":        ip(128, in(network, func(n *asff.Network) string { return n.SourceIPv6 })),
+	"NetworkDestinationPort":   intNumber(in(network, func(n *asff.Network) *int { return n.DestinationPort })),
+	"NetworkSourcePort":        intNumber(in(network, func(n *asff.Network) *int { return n.SourcePort })),
 
-	"NoteText":      str(func(x *asff.Finding) string { return x.Note.Text }),
-	"NoteUpdatedBy": str(func(x *asff.Finding) string { return x.Note.UpdatedBy }),
-	"NoteUpdatedAt": date(func(x *asff.Finding) time.Time { return x.Note.UpdatedAt }),
+	"NoteText":      str(in(note, func(n *asff.Note) string { return n.Text })),
+	"NoteUpdatedBy": str(in(note, func(n *asff.Note) string { return n.UpdatedBy })),
+	"NoteUpdatedAt": date(in(note, func(n *asff.Note) time.Time { return n.UpdatedAt })),
 
-	"ProcessName":         str(func(x *asff.Finding) string { return x.Process.Name }),
-	"ProcessPath":         str(func(x *asff.Finding) string { return x.Process.Path }),
-	"ProcessPid":          intNumber(func(x *asff.Finding) *int { return x.Process.Pid }),
-	"ProcessParentPid":    intNumber(func(x *asff.Finding) *int { return x.Process.ParentPid }),
-	"ProcessLaunchedAt":   date(func(x *asff.Finding) time.Time { return x.Process.LaunchedAt }),
-	"ProcessTerminatedAt": date(func(x *asff.Finding) time.Time { return x.Process.TerminatedAt }),
+	"ProcessName":         str(in(process, func(p *asff.Process) string { return p.Name })),
+	"ProcessPath":         str(in(process, func(p *asff.Process) string { return p.Path })),
+	"ProcessPid":          intNumber(in(process, func(p *asff.Process) *int { return p.Pid })),
+	"ProcessParentPid":    intNumber(in(process, func(p *asff.Process) *int { return p.ParentPid })),
+	"ProcessLaunchedAt":   date(in(process, func(p *asff.Process) time.Time { return p.LaunchedAt })),
+	"ProcessTerminatedAt": date(in(process, func(p *asff.Process) time.Time { return p.TerminatedAt })),
 
 	"ThreatIntelIndicatorCategory":       each(indicators, func(t *asff.ThreatIntelIndicator) string { return t.Category }),
 	"ThreatIntelIndicatorSource":         each(indicators, func(t *asff.ThreatIntelIndicator) string { return t.Source }),
@@ -146,33 +146,33 @@ var fields = map[string]field{
 	"ResourceApplicationArn":  each(resources, func(r *asff.Resource) string { return r.ApplicationArn }),
 	"ResourceApplicationName": each(resources, func(r *asff.Resource) string { return r.ApplicationName }),
 
-	"ResourceAwsEc2InstanceIamInstanceProfileArn": each(resources, func(r *asff.Resource) string { return r.DetailFields.Ec2Instance.IamInstanceProfileArn }),
-	"ResourceAwsEc2InstanceImageId":               each(resources, func(r *asff.Resource) string { return r.DetailFields.Ec2Instance.ImageID }),
-	"ResourceAwsEc2InstanceKeyName":               each(resources, func(r *asff.Resource) string { return r.DetailFields.Ec2Instance.KeyName }),
-	"ResourceAwsEc2InstanceSubnetId":              each(resources, func(r *asff.Resource) string { return r.DetailFields.Ec2Instance.SubnetID }),
-	"ResourceAwsEc2InstanceType":                  each(resources, func(r *asff.Resource) string { return r.DetailFields.Ec2Instance.Type }),
-	"ResourceAwsEc2InstanceVpcId":                 each(resources, func(r *asff.Resource) string { return r.DetailFields.Ec2Instance.VpcID }),
-	"ResourceAwsEc2InstanceLaunchedAt":            dates(resources, func(r *asff.Resource) time.Time { return r.DetailFields.Ec2Instance.LaunchedAt }),
-	"ResourceAwsEc2InstanceIpV4Addresses":         ips(32, resources, func(r *asff.Resource) []string { return r.DetailFields.Ec2Instance.IPv4Addresses }),
-	"ResourceAwsEc2InstanceIpV6Addresses":         ips(128, resources, func(r *asff.Resource) []string { return r.DetailFields.Ec2Instance.IPv6Addresses }),
-	"ResourceAwsIamAccessKeyCreatedAt":            dates(resources, func(r *asff.Resource) time.Time { return r.DetailFields.IamAccessKey.CreatedAt }),
-	"ResourceAwsIamAccessKeyPrincipalName":        each(resources, func(r *asff.Resource) string { return r.DetailFields.IamAccessKey.PrincipalName }),
-	"ResourceAwsIamAccessKeyStatus":               each(resources, func(r *asff.Resource) string { return r.DetailFields.IamAccessKey.Status }),
-	"ResourceAwsIamAccessKeyUserName":             each(resources, func(r *asff.Resource) string { return r.DetailFields.IamAccessKey.UserName }),
-	"ResourceAwsIamUserUserName":                  each(resources, func(r *asff.Resource) string { return r.DetailFields.IamUserName }),
-	"ResourceAwsS3BucketOwnerId":                  each(resources, func(r *asff.Resource) string { return r.DetailFields.S3Bucket.OwnerID }),
-	"ResourceAwsS3BucketOwnerName":                each(resources, func(r *asff.Resource) string { return r.DetailFields.S3Bucket.OwnerName }),
-	"ResourceContainerImageId":                    each(resources, func(r *asff.Resource) string { return r.DetailFields.Container.ImageID }),
-	"ResourceContainerImageName":                  each(resources, func(r *asff.Resource) string { return r.DetailFields.Container.ImageName }),
-	"ResourceContainerName":                       each(resources, func(r *asff.Resource) string { return r.DetailFields.Container.Name }),
-	"ResourceContainerLaunchedAt":                 dates(resources, func(r *asff.Resource) time.Time { return r.DetailFields.Container.LaunchedAt }),
+	"ResourceAwsEc2InstanceIamInstanceProfileArn": each(resources, detail(func(d *asff.DetailFields) string { return d.Ec2Instance.IamInstanceProfileArn })),
+	"ResourceAwsEc2InstanceImageId":               each(resources, detail(func(d *asff.DetailFields) string { return d.Ec2Instance.ImageID })),
+	"ResourceAwsEc2InstanceKeyName":               each(resources, detail(func(d *asff.DetailFields) string { return d.Ec2Instance.KeyName })),
+	"ResourceAwsEc2InstanceSubnetId":              each(resources, detail(func(d *asff.DetailFields) string { return d.Ec2Instance.SubnetID })),
+	"ResourceAwsEc2InstanceType":                  each(resources, detail(func(d *asff.DetailFields) string { return d.Ec2Instance.Type })),
+	"ResourceAwsEc2InstanceVpcId":                 each(resources, detail(func(d *asff.DetailFields) string { return d.Ec2Instance.VpcID })),
+	"ResourceAwsEc2InstanceLaunchedAt":            dates(resources, detail(func(d *asff.DetailFields) time.Time { return d.Ec2Instance.LaunchedAt })),
+	"ResourceAwsEc2InstanceIpV4Addresses":         ips(32, resources, detail(func(d *asff.DetailFields) []string { return d.Ec2Instance.IPv4Addresses })),
+	"ResourceAwsEc2InstanceIpV6Addresses":         ips(128, resources, detail(func(d *asff.DetailFields) []string { return d.Ec2Instance.IPv6Addresses })),
+	"ResourceAwsIamAccessKeyCreatedAt":            dates(resources, detail(func(d *asff.DetailFields) time.Time { return d.IamAccessKey.CreatedAt })),
+	"ResourceAwsIamAccessKeyPrincipalName":        each(resources, detail(func(d *asff.DetailFields) string { return d.IamAccessKey.PrincipalName })),
+	"ResourceAwsIamAccessKeyStatus":               each(resources, detail(func(d *asff.DetailFields) string { return d.IamAccessKey.Status })),
+	"ResourceAwsIamAccessKeyUserName":             each(resources, detail(func(d *asff.DetailFields) string { return d.IamAccessKey.UserName })),
+	"ResourceAwsIamUserUserName":                  each(resources, detail(func(d *asff.DetailFields) string { return d.IamUserName })),
+	"ResourceAwsS3BucketOwnerId":                  each(resources, detail(func(d *asff.DetailFields) string { return d.S3Bucket.OwnerID })),
+	"ResourceAwsS3BucketOwnerName":                each(resources, detail(func(d *asff.DetailFields) string { return d.S3Bucket.OwnerName })),
+	"ResourceContainerImageId":                    each(resources, detail(func(d *asff.DetailFields) string { return d.Container.ImageID })),
+	"ResourceContainerImageName":                  each(resources, detail(func(d *asff.DetailFields) string { return d.Container.ImageName })),
+	"ResourceContainerName":                       each(resources, detail(func(d *asff.DetailFields) string { return d.Container.Name })),
+	"ResourceContainerLaunchedAt":                 dates(resources, detail(func(d *asff.DetailFields) time.Time { return d.Container.LaunchedAt })),
 
 	"SeverityNormalized":               {kind: kindNumber, num: func(x *asff.Finding) (float64, bool) { return x.Severity.Normalized, true }},
 	"SeverityProduct":                  floatNumber(func(x *asff.Finding) *float64 { return x.SeverityProduct }),
 	"Confidence":                       intNumber(func(x *asff.Finding) *int { return x.Confidence }),
 	"Criticality":                      intNumber(func(x *asff.Finding) *int { return x.Criticality }),
-	"FindingProviderFieldsConfidence":  intNumber(func(x *asff.Finding) *int { return x.FindingProviderFields.Confidence }),
-	"FindingProviderFieldsCriticality": intNumber(func(x *asff.Finding) *int { return x.FindingProviderFields.Criticality }),
+	"FindingProviderFieldsConfidence":  intNumber(in(provider, func(p *asff.ProviderFields) *int { return p.Confidence })),
+	"FindingProviderFieldsCriticality": intNumber(in(provider, func(p *asff.ProviderFields) *int { return p.Criticality })),
 
 	"CreatedAt":       date(func(x *asff.Finding) time.Time { return x.CreatedAt }),
 	"FirstObservedAt": date(func(x *asff.Finding) time.Time { return x.FirstObservedAt }),
@@ -187,7 +187,7 @@ var fields = map[string]field{
 	"ResourceDetailsOther": {
 		kind:     kindMap,
 		mapCount: func(x *asff.Finding) int { return len(x.Resources) },
-		mapAt:    func(x *asff.Finding, i int) map[string]string { return x.Resources[i].DetailFields.Other },
+		mapAt:    func(x *asff.Finding, i int) map[string]string { return detailsOther(&x.Resources[i]) },
 	},
 	"ProductFields":     singleMap(func(x *asff.Finding) map[string]string { return x.ProductFields }),
 	"UserDefinedFields": singleMap(func(x *asff.Finding) map[string]string { return x.UserDefinedFields }),
@@ -204,8 +204,41 @@ func indicators(x *asff.Finding) []asff.ThreatIntelIndicator { return x.ThreatIn
 func controlParameters(x *asff.Finding) []asff.ControlParameter {
 	return x.Compliance.SecurityControlParameters
 }
-func providerRelated(x *asff.Finding) []asff.RelatedFinding {
-	return x.FindingProviderFields.RelatedFindings
+
+// Readers built once (building one per call would allocate).
+var (
+	providerRelated = in(provider, func(p *asff.ProviderFields) []asff.RelatedFinding { return p.RelatedFindings })
+	detailsOther    = detail(func(d *asff.DetailFields) map[string]string { return d.Other })
+)
+
+// Objects of the finding that some fields read; nil when absent.
+func network(x *asff.Finding) *asff.Network         { return x.Network }
+func note(x *asff.Finding) *asff.Note               { return x.Note }
+func process(x *asff.Finding) *asff.Process         { return x.Process }
+func provider(x *asff.Finding) *asff.ProviderFields { return x.FindingProviderFields }
+
+// in reads a member of an optional object of the finding: the zero value
+// when the finding has no such object.
+func in[O, V any](obj func(*asff.Finding) *O, get func(*O) V) func(*asff.Finding) V {
+	return func(x *asff.Finding) V {
+		if o := obj(x); o != nil {
+			return get(o)
+		}
+		var zero V
+		return zero
+	}
+}
+
+// detail reads a member of a resource's DetailFields: the zero value when
+// its Details has none of the members filters read.
+func detail[V any](get func(*asff.DetailFields) V) func(*asff.Resource) V {
+	return func(r *asff.Resource) V {
+		if r.DetailFields != nil {
+			return get(r.DetailFields)
+		}
+		var zero V
+		return zero
+	}
 }
 
 // recordState reads RecordState, which Security Hub sets to ACTIVE when a
