@@ -26,6 +26,19 @@ type Config struct {
 	Correlation Correlation `yaml:"correlation"`
 	// SecurityHub is the Security Hub API hubtriage imports into and reads from.
 	SecurityHub SecurityHub `yaml:"securityhub"`
+
+	// lookupEnv resolves the variables *_env keys name (Options.LookupEnv).
+	lookupEnv func(string) (string, bool)
+}
+
+// Options tunes LoadWith and ParseWith.
+type Options struct {
+	// LookupEnv resolves the environment variables that *_env keys (such
+	// as smtp.password_env) name, for validation and when channels are
+	// built; nil means os.LookupEnv. The Lambda passes one that serves the
+	// secrets it read from Secrets Manager, so that they reach the channels
+	// without ever being in the process environment.
+	LookupEnv func(string) (string, bool)
 }
 
 // Correlation is the correlation section: built-ins on/off, user rules,
@@ -136,12 +149,15 @@ func Default() Config {
 
 // Load reads, decodes and validates the file at path. The returned error
 // joins every problem found, each a *FieldError where it concerns a field.
-func Load(path string) (*Config, error) {
+func Load(path string) (*Config, error) { return LoadWith(path, Options{}) }
+
+// LoadWith is Load with options.
+func LoadWith(path string, opt Options) (*Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	cfg, err := Parse(b)
+	cfg, err := ParseWith(b, opt)
 	if err != nil {
 		return nil, fmt.Errorf("config %s:\n%w", path, err)
 	}
@@ -149,12 +165,16 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse decodes and validates a configuration document.
-func Parse(b []byte) (*Config, error) {
+func Parse(b []byte) (*Config, error) { return ParseWith(b, Options{}) }
+
+// ParseWith is Parse with options.
+func ParseWith(b []byte, opt Options) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(b, &root); err != nil {
 		return nil, fmt.Errorf("not valid YAML: %w", err)
 	}
 	cfg := Default()
+	cfg.lookupEnv = opt.LookupEnv
 	if root.Kind == 0 {
 		return nil, errors.New("config is empty")
 	}

@@ -20,7 +20,7 @@ func (c *Config) Validate() []error {
 	}
 	c.validateState(add)
 	for _, name := range sortedKeys(c.Channels) {
-		c.Channels[name].validate("channels."+name, add)
+		c.Channels[name].validate("channels."+name, add, c.Secret)
 	}
 	c.validateRules(add)
 	if c.Pipeline.Workers < 1 || c.Pipeline.Workers > 1024 {
@@ -78,11 +78,14 @@ func (c *Config) validateRules(add addFunc) {
 	}
 }
 
-func (ch Channel) validate(path string, add addFunc) {
+// secretFunc resolves a secret named by an environment variable or a file.
+type secretFunc func(env, file string) (string, error)
+
+func (ch Channel) validate(path string, add addFunc, secret secretFunc) {
 	n := 0
 	if ch.Email != nil {
 		n++
-		ch.Email.validate(path+".email", add)
+		ch.Email.validate(path+".email", add, secret)
 	}
 	if ch.SES != nil {
 		n++
@@ -93,7 +96,7 @@ func (ch Channel) validate(path string, add addFunc) {
 	}
 }
 
-func (e *Email) validate(path string, add addFunc) {
+func (e *Email) validate(path string, add addFunc, secret secretFunc) {
 	s := e.SMTP
 	if s.Host == "" {
 		add(path+".smtp.host", "must be set")
@@ -115,10 +118,10 @@ func (e *Email) validate(path string, add addFunc) {
 	if s.Timeout < 0 {
 		add(path+".smtp.timeout", "must not be negative")
 	}
-	if _, err := Secret(s.UsernameEnv, ""); err != nil {
+	if _, err := secret(s.UsernameEnv, ""); err != nil {
 		add(path+".smtp.username_env", "%v", err)
 	}
-	if _, err := Secret(s.PasswordEnv, s.PasswordFile); err != nil {
+	if _, err := secret(s.PasswordEnv, s.PasswordFile); err != nil {
 		field := ".smtp.password_env"
 		if s.PasswordFile != "" {
 			field = ".smtp.password_file"
@@ -149,12 +152,17 @@ func validateAddresses(path, from string, to []string, add addFunc) {
 	}
 }
 
-// Secret resolves a secret named by an environment variable or a file (or
-// returns "" when neither is set). Errors never contain the secret.
-func Secret(env, file string) (string, error) {
+// Secret resolves a secret named by an environment variable (looked up
+// with Options.LookupEnv) or a file, or returns "" when neither is set.
+// Errors never contain the secret.
+func (c *Config) Secret(env, file string) (string, error) {
 	switch {
 	case env != "":
-		v, ok := os.LookupEnv(env)
+		lookup := c.lookupEnv
+		if lookup == nil {
+			lookup = os.LookupEnv
+		}
+		v, ok := lookup(env)
 		if !ok {
 			return "", fmt.Errorf("environment variable %s is not set", env)
 		}
