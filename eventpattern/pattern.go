@@ -21,6 +21,7 @@
 //	PREFIX_NOT_EQUALS  {"anything-but": {"prefix": v}} (the first one only)
 //	NOT_CONTAINS       {"anything-but": {"wildcard": "*v*"}} (the first one only)
 //	SeverityNormalized {"numeric": [">=", a, "<", b]}, one per NumberFilter
+//	IpFilter           {"cidr": "10.0.0.0/8"}, one per filter
 //
 // Enumerated fields (SeverityLabel, RecordState, WorkflowStatus,
 // WorkflowState, ComplianceStatus) become the exact list of values the
@@ -307,6 +308,8 @@ func fieldConds(f *filter.Filters, note func(field, reason string)) []fieldCond 
 			fc.alts = mapConds(name, entries, note)
 		case []types.DateFilter:
 			note(name, "left to the Lambda: EventBridge patterns cannot compare dates")
+		case []types.IpFilter:
+			fc.alts = ipCond(name, entries, note)
 		default:
 			note(name, "left to the Lambda: no EventBridge mapping for this filter type")
 		}

@@ -127,7 +127,7 @@ var configs = []struct {
 	selective bool // the pattern must drop some findings of the corpus
 }{
 	{"severity", true}, {"prefixes", true}, {"negatives", true}, {"controls", true},
-	{"maps", true}, {"mixed", true}, {"catchall", false}, {"tenrules", true},
+	{"maps", true}, {"mixed", true}, {"catchall", false}, {"tenrules", true}, {"newfields", true},
 }
 
 // TestPatternLetsThroughEverythingTheLambdaNeeds is the property the
