@@ -53,9 +53,9 @@ type Finding struct {
 	AwsAccountName        string
 	VerificationState     string // UNKNOWN, TRUE_POSITIVE, FALSE_POSITIVE, BENIGN_POSITIVE
 	Sample                bool
-	SeverityProduct       *float64 // the deprecated Severity.Product
-	Confidence            *int     // 0-100
-	Criticality           *int     // 0-100
+	SeverityProduct       *float64        // the deprecated Severity.Product
+	Confidence            *int            // 0-100
+	Criticality           *int            // 0-100
 	FindingProviderFields *ProviderFields // nil when absent, as are Network, Note and Process
 	Malware               []Malware
 	Network               *Network

@@ -57,9 +57,9 @@ type SetupOptions struct {
 // Setup does the cold-start work once per Lambda process: it reads the
 // secrets, reads the config (whose *_env keys are served the secrets
 // first), opens the store and the channels through app.Open, and returns
-// the Handler. A problem here is a
-// configuration problem; the caller should exit so Lambda reports an init
-// error (the invocation is then retried, and dead-lettered if it persists).
+// the Handler. A problem here is a configuration problem; the caller
+// should exit so Lambda reports an init error (the invocation is then
+// retried, and dead-lettered if it persists).
 func Setup(ctx context.Context, opt SetupOptions) (*Handler, error) {
 	awsCfg, err := awsConfig(ctx, opt.AWS)
 	if err != nil {
