@@ -1,8 +1,8 @@
 // Package ddbproxy is a loopback HTTP proxy in front of moto_server's
 // DynamoDB for tests: it serialises requests (restoring DynamoDB's per-item
 // atomicity, which moto lacks), can fail or lose chosen requests to
-// exercise retries, and records every request, so a test can count what a
-// code path costs.
+// exercise retries, and hands every request with its answer to a hook, so a
+// test can count and price what a code path sends.
 package ddbproxy
 
 import (
@@ -59,7 +59,6 @@ type Proxy struct {
 	moto  *httputil.ReverseProxy
 	fault func(op string, n int) Fault // n counts requests of op, from 1
 	calls map[string]int
-	log   []Request
 	after func(Request)
 }
 
@@ -101,15 +100,6 @@ func (p *Proxy) After(fn func(Request)) {
 	p.after = fn
 }
 
-// Take returns the requests recorded since the last Take and forgets them.
-func (p *Proxy) Take() []Request {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := p.log
-	p.log = nil
-	return out
-}
-
 // ServeHTTP forwards r to moto under the lock, applying the fault.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
@@ -132,10 +122,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		awsError(rec, http.StatusBadRequest, string(f))
 	}
-	req := Request{Op: op, Body: body, Response: rec.Body.Bytes(), Status: rec.Code}
-	p.log = append(p.log, req)
 	if p.after != nil && f == Pass {
-		p.after(req)
+		p.after(Request{Op: op, Body: body, Response: rec.Body.Bytes(), Status: rec.Code})
 	}
 	for k, vs := range rec.Header() {
 		w.Header()[k] = vs
