@@ -225,7 +225,7 @@ func deref(p *float64) (float64, bool) {
 // absolute Start/End (RFC 3339, either may be omitted) or a DateRange of DAYS
 // relative to the now given to Match.
 func compileDates(s *fieldSpec, errs *errorList) matcher {
-	m := &dateMatcher{count: s.field.dateN, at: s.field.dateAt}
+	m := &dateMatcher{one: s.field.date, count: s.field.dateN, at: s.field.dateAt}
 	for i, e := range s.dates {
 		if s.malformed[i] {
 			continue

@@ -30,8 +30,8 @@ func (k kind) String() string {
 
 // field describes how one AwsSecurityFindingFilters field reads a finding.
 // Exactly the accessors for its kind are set: str (single value) or
-// count/at (one value per element) for strings and IP addresses, num,
-// dateCount/dateAt, mapCount/mapAt, boolean; a keyword field reads the
+// count/at (one value per element) for strings and IP addresses, num, date
+// or dateN/dateAt, mapCount/mapAt, boolean; a keyword field reads the
 // finding's raw JSON.
 type field struct {
 	kind kind
@@ -46,6 +46,7 @@ type field struct {
 	count    func(*asff.Finding) int
 	at       func(*asff.Finding, int) string
 	num      func(*asff.Finding) (float64, bool)
+	date     func(*asff.Finding) time.Time // a timestamp the finding holds once
 	dateN    func(*asff.Finding) int
 	dateAt   func(*asff.Finding, int) time.Time
 	mapCount func(*asff.Finding) int
@@ -359,10 +360,7 @@ func floatNumber(get func(*asff.Finding) *float64) field {
 
 // date is a DateFilter field the finding holds once (zero when absent).
 func date(get func(*asff.Finding) time.Time) field {
-	return field{kind: kindDate,
-		dateN:  func(*asff.Finding) int { return 1 },
-		dateAt: func(x *asff.Finding, _ int) time.Time { return get(x) },
-	}
+	return field{kind: kindDate, date: get}
 }
 
 // dates is a DateFilter field with one timestamp per element of a list.

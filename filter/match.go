@@ -204,6 +204,7 @@ func (c *dateCond) test(t, now time.Time) bool {
 // dateMatcher matches when any of its DateFilters holds for any of the
 // field's timestamps (one per resource or indicator for some fields).
 type dateMatcher struct {
+	one   func(*asff.Finding) time.Time // set for a single timestamp, else count/at
 	count func(*asff.Finding) int
 	at    func(*asff.Finding, int) time.Time
 	conds []dateCond
@@ -212,12 +213,22 @@ type dateMatcher struct {
 func (m *dateMatcher) cost() int { return 2 }
 
 func (m *dateMatcher) match(x *asff.Finding, now time.Time) bool {
+	if m.one != nil {
+		return m.any(m.one(x), now)
+	}
 	for i, n := 0, m.count(x); i < n; i++ {
-		t := m.at(x, i)
-		for j := range m.conds {
-			if m.conds[j].test(t, now) {
-				return true
-			}
+		if m.any(m.at(x, i), now) {
+			return true
+		}
+	}
+	return false
+}
+
+// any reports whether t satisfies one of the conditions.
+func (m *dateMatcher) any(t, now time.Time) bool {
+	for j := range m.conds {
+		if m.conds[j].test(t, now) {
+			return true
 		}
 	}
 	return false
