@@ -156,10 +156,10 @@ func (w *wireFinding) convertFilterFields(f *Finding) {
 	f.Confidence, f.Criticality = w.Confidence.intPtr(), w.Criticality.intPtr()
 	f.SeverityProduct = w.Severity.Product.floatPtr()
 	if w.FindingProviderFields != nil {
-		pf := &w.FindingProviderFields.V
+		pf := w.FindingProviderFields
 		f.FindingProviderFields = &ProviderFields{
 			Confidence: pf.Confidence.intPtr(), Criticality: pf.Criticality.intPtr(),
-			RelatedFindings: pf.RelatedFindings, SeverityLabel: pf.Severity.Label,
+			RelatedFindings: convertRelated(pf.RelatedFindings), SeverityLabel: pf.Severity.Label,
 			SeverityOriginal: pf.Severity.Original, Types: pf.Types,
 		}
 	}
@@ -307,9 +307,11 @@ func convertResources(in []wireResource) []Resource {
 	for i, r := range in {
 		out[i] = Resource{Type: r.Type, ID: r.Id, Partition: r.Partition, Region: r.Region, Tags: r.Tags,
 			ApplicationArn: r.ApplicationArn.V, ApplicationName: r.ApplicationName.V}
-		if len(r.Details) > 0 && string(r.Details) != "null" {
-			out[i].Details = []byte(r.Details)
-			out[i].DetailFields = detailFields(r.Details)
+		if raw := r.Details.Raw; len(raw) > 0 && string(raw) != "null" {
+			out[i].Details = []byte(raw)
+			if r.Details.Fields != nil {
+				out[i].DetailFields = r.Details.Fields.convert()
+			}
 		}
 	}
 	return out
@@ -365,7 +367,7 @@ var detailKeys = []string{"AwsEc2Instance", "AwsIamAccessKey", "AwsIamUser", "Aw
 // read. Only those members are decoded (leniently: a member of an
 // unexpected type is left zero); the rest, often most of Details, is only
 // skipped over.
-func detailFields(raw []byte) *DetailFields {
+func detailFields(raw []byte) *wireDetails {
 	i := skipSpace(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
 		return nil
@@ -381,10 +383,7 @@ func detailFields(raw []byte) *DetailFields {
 		}
 		return ve, nil
 	})
-	if w == nil {
-		return nil
-	}
-	return w.convert()
+	return w
 }
 
 // Keys of the Details members filters read.

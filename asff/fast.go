@@ -197,12 +197,7 @@ func (r *wireResource) parse(b []byte, vs int) (int, error) {
 		case "Tags":
 			return unmarshalValidated(b, s, r.Tags.UnmarshalJSON)
 		case "Details":
-			end, err := skipStrict(b, s, 2)
-			if err != nil {
-				return 0, err
-			}
-			r.Details = b[s:end:end]
-			return end, nil
+			return r.Details.parse(b, s)
 		case "ApplicationArn":
 			return unmarshalValidated(b, s, r.ApplicationArn.UnmarshalJSON)
 		case "ApplicationName":
@@ -210,6 +205,38 @@ func (r *wireResource) parse(b []byte, vs int) (int, error) {
 		}
 		return -1, nil
 	})
+}
+
+// parse reads the Details value at b[vs] in one pass: the members filters
+// read are decoded, the others validated and skipped.
+func (d *wireDetailsJSON) parse(b []byte, vs int) (int, error) {
+	var fields *wireDetails
+	end, err := object(b, vs, detailKeys, func(k []byte, s int) (int, error) {
+		if !isDetailKey(k) {
+			return -1, nil
+		}
+		ve, err := skipStrict(b, s, 3)
+		if err != nil {
+			return 0, err
+		}
+		ensure(&fields).decode(string(k), b[s:ve])
+		return ve, nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	d.Raw, d.Fields = b[vs:end:end], fields
+	return end, nil
+}
+
+// isDetailKey reports whether k is one of detailKeys, exactly.
+func isDetailKey(k []byte) bool {
+	for _, n := range detailKeys {
+		if string(k) == n {
+			return true
+		}
+	}
+	return false
 }
 
 func (v *wireVulnerability) parse(b []byte, vs int) (int, error) {

@@ -50,7 +50,7 @@ type wireFinding struct {
 	Sample                lenient[bool]
 	Confidence            flexNumber
 	Criticality           flexNumber
-	FindingProviderFields *lenient[wireProviderFields] // pointers: most findings lack these
+	FindingProviderFields *wireProviderFields // pointers: most findings lack these
 	Malware               lenient[[]Malware]
 	Network               *lenient[wireNetwork]
 	Note                  *lenient[wireNote]
@@ -79,12 +79,65 @@ func ensure[T any](p **T) *T {
 	return *p
 }
 
+// wireProviderFields is FindingProviderFields, present on every finding
+// Security Hub has seen since 2021, so it is decoded by hand (parse), with
+// encoding/json only as a lenient fallback.
 type wireProviderFields struct {
 	Confidence      flexNumber
 	Criticality     flexNumber
-	RelatedFindings []RelatedFinding
+	RelatedFindings []wireRelated
 	Severity        struct{ Label, Original string }
 	Types           []string
+}
+
+// providerKeys and severityKeys are the members of FindingProviderFields
+// and of its Severity that filters read.
+var (
+	providerKeys = []string{"Confidence", "Criticality", "RelatedFindings", "Severity", "Types"}
+	severityKeys = []string{"Label", "Original"}
+)
+
+// UnmarshalJSON implements json.Unmarshaler, leniently like lenient: the
+// fast decoder's primitives first, encoding/json when a member has an
+// unexpected type.
+func (p *wireProviderFields) UnmarshalJSON(b []byte) error {
+	vs := skipSpace(b, 0)
+	if vs < len(b) {
+		if _, err := p.parse(b, vs); err == nil {
+			return nil
+		}
+	}
+	*p = wireProviderFields{}
+	type plain wireProviderFields // without this method
+	_ = stdjson.Unmarshal(b, (*plain)(p))
+	return nil
+}
+
+func (p *wireProviderFields) parse(b []byte, vs int) (int, error) {
+	return object(b, vs, providerKeys, func(k []byte, s int) (int, error) {
+		switch string(k) {
+		case "Confidence":
+			return unmarshalValidated(b, s, p.Confidence.UnmarshalJSON)
+		case "Criticality":
+			return unmarshalValidated(b, s, p.Criticality.UnmarshalJSON)
+		case "RelatedFindings":
+			return list(b, s, &p.RelatedFindings, (*wireRelated).parse)
+		case "Types":
+			return stringList(b, s, &p.Types)
+		case "Severity":
+			sev := &p.Severity
+			return stringsObject(b, s, severityKeys, func(k []byte) *string {
+				switch string(k) {
+				case "Label":
+					return &sev.Label
+				case "Original":
+					return &sev.Original
+				}
+				return nil
+			})
+		}
+		return -1, nil
+	})
 }
 
 type wireNetwork struct {
@@ -104,6 +157,21 @@ type wireProcess struct {
 
 type wireIndicator struct {
 	Type, Value, Category, Source, SourceUrl, LastObservedAt string
+}
+
+// wireDetailsJSON is a resource's Details: the raw JSON, and the members
+// filters read (nil when it has none). The fast decoder fills both in its
+// one pass over the document; encoding/json calls UnmarshalJSON.
+type wireDetailsJSON struct {
+	Raw    stdjson.RawMessage
+	Fields *wireDetails
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *wireDetailsJSON) UnmarshalJSON(b []byte) error {
+	d.Raw = append(d.Raw[:0:0], b...)
+	d.Fields = detailFields(b)
+	return nil
 }
 
 // wireDetails is the part of a resource's Details filters read.
@@ -171,7 +239,7 @@ type wireResource struct {
 	Partition       string
 	Region          string
 	Tags            flexMap
-	Details         stdjson.RawMessage
+	Details         wireDetailsJSON
 	ApplicationArn  lenient[string]
 	ApplicationName lenient[string]
 }
