@@ -471,7 +471,7 @@ func (w *wireDetails) member(name string) any {
 
 func (w *wireDetails) convert() *DetailFields {
 	e, k, c := &w.AwsEc2Instance, &w.AwsIamAccessKey, &w.Container
-	return &DetailFields{
+	w.out = DetailFields{
 		Ec2Instance: Ec2Instance{Type: e.Type, ImageID: e.ImageId, KeyName: e.KeyName,
 			IamInstanceProfileArn: e.IamInstanceProfileArn, VpcID: e.VpcId, SubnetID: e.SubnetId,
 			IPv4Addresses: e.IpV4Addresses, IPv6Addresses: e.IpV6Addresses, LaunchedAt: parseTime(e.LaunchedAt)},
@@ -482,4 +482,5 @@ func (w *wireDetails) convert() *DetailFields {
 		Container:   Container{Name: c.Name, ImageID: c.ImageId, ImageName: c.ImageName, LaunchedAt: parseTime(c.LaunchedAt)},
 		Other:       w.Other,
 	}
+	return &w.out
 }

@@ -185,6 +185,9 @@ type wireDetails struct {
 	AwsS3Bucket     struct{ OwnerId, OwnerName string }
 	Container       struct{ Name, ImageId, ImageName, LaunchedAt string }
 	Other           flexMap
+
+	// out is the converted form convert returns: one allocation for both.
+	out DetailFields
 }
 
 // wireSeverity decodes itself: one pass instead of three flex fields.
