@@ -19,13 +19,19 @@ const (
 	pfRuleID        = "RuleId"
 )
 
-// DecodeFinding decodes one ASFF finding JSON object. Raw is a copy of b.
-// Missing or oddly typed optional fields are resolved as documented on
-// Finding; a value that is not a JSON object, invalid JSON, or a finding
-// without Id or ProductArn is an error of type *DecodeError whose Line and
-// Offset point into b.
+// DecodeFinding decodes one ASFF finding JSON object, or one GuardDuty
+// finding (the detail of a "GuardDuty Finding" event, as Raw keeps it).
+// Raw is a copy of b. Missing or oddly typed optional fields are resolved
+// as documented on Finding; a value that is not a JSON object, invalid
+// JSON, or a finding without Id or ProductArn is an error of type
+// *DecodeError whose Line and Offset point into b.
 func DecodeFinding(b []byte) (*Finding, error) {
 	raw := bytes.Clone(b)
+	if i := skipSpace(raw, 0); i < len(raw) && raw[i] == '{' {
+		if sh, err := classify(raw, i); err == nil && sh == shapeGuardDuty {
+			return decodeGuardDuty(raw, position{line: 1})
+		}
+	}
 	return decodeFinding(raw, position{line: 1})
 }
 

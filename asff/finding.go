@@ -73,6 +73,11 @@ type Resource struct {
 	Tags      map[string]string
 	// Details is the raw JSON of the resource's Details object (nil when absent).
 	Details []byte
+	// SecurityGroups are the ids of the security groups attached to an
+	// instance, when the source names them: GuardDuty's own findings
+	// (resource.instanceDetails.networkInterfaces[].securityGroups[].groupId).
+	// ASFF has no such field, so it is nil for findings read as ASFF.
+	SecurityGroups []string
 }
 
 // Compliance carries the control result of a standards finding.

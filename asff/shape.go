@@ -14,6 +14,7 @@ const (
 	shapeGetFindings              // GetFindings response {"Findings": [...]}
 	shapeWrapper                  // recorded boto3 response {"status_code":..., "data": {...}}
 	shapeBatchUpdate              // BatchUpdateFindings request body
+	shapeGuardDuty                // GuardDuty's own finding (an EventBridge event's detail)
 )
 
 // maxNesting bounds how deep arrays of containers may nest.
@@ -60,6 +61,8 @@ func decodeValue(doc []byte, i int, pos position, depth int, out []Result) []Res
 	case shapeBatchUpdate:
 		return append(out, Result{Err: pos.errorAt(doc, i, ErrNotFinding,
 			"BatchUpdateFindings request body (FindingIdentifiers), not a finding")})
+	case shapeGuardDuty:
+		return appendGuardDuty(out, doc, i, len(doc), pos)
 	}
 	return appendFinding(out, doc, i, len(doc), pos)
 }
@@ -80,6 +83,8 @@ func classify(doc []byte, i int) (shape, error) {
 			sh = shapeWrapper
 		case "FindingIdentifiers":
 			sh = shapeBatchUpdate
+		case "accountId", "arn":
+			sh = shapeGuardDuty // (ASFF keys are capitalised)
 		default:
 			return -1, nil
 		}
@@ -110,6 +115,14 @@ func decodeEnvelope(doc []byte, i int, pos position, out []Result) []Result {
 			if doc[vs] != '{' {
 				return -1, nil
 			}
+			if sh, _ := classify(doc, vs); detailType == DetailTypeGuardDuty || sh == shapeGuardDuty {
+				end, err := valueEnd(doc, vs)
+				if err == nil {
+					found = true
+					out = appendGuardDuty(out, doc, vs, end, pos)
+				}
+				return end, err
+			}
 			return members(doc, vs, true, func(key []byte, fs int) (int, error) {
 				if string(key) != "findings" || doc[fs] != '[' {
 					return -1, nil
@@ -127,6 +140,15 @@ func decodeEnvelope(doc []byte, i int, pos position, out []Result) []Result {
 		err = &walkError{Pos: i, Reason: fmt.Sprintf("event (detail-type %q) has no detail.findings array", detailType), Cause: ErrNotFinding}
 	}
 	return appendWalkError(out, doc, pos, err)
+}
+
+// appendGuardDuty decodes doc[s:e], a GuardDuty finding, as one finding.
+func appendGuardDuty(out []Result, doc []byte, s, e int, pos position) []Result {
+	f, err := decodeGuardDuty(doc[s:e], pos.at(doc, s))
+	if err != nil {
+		return append(out, Result{Err: err})
+	}
+	return append(out, Result{Finding: f})
 }
 
 // decodeFindingsList decodes the array under key in the object at doc[i].

@@ -124,9 +124,11 @@ func New(rules []*Rule, idx store.Index, opt Options) *Engine {
 }
 
 // stableFields are the filter fields a finding keeps from its first
-// version to its last: who reported it and what generated it. Neither its
-// product nor BatchUpdateFindings changes them.
-var stableFields = []string{"ProductArn", "ProductName", "CompanyName", "GeneratorId", "AwsAccountId", "Region", "Id"}
+// version to its last: who reported it, what generated it and which
+// control it checks. Neither its product nor BatchUpdateFindings changes
+// them.
+var stableFields = []string{"ProductArn", "ProductName", "CompanyName", "GeneratorId", "AwsAccountId", "Region", "Id",
+	"ComplianceSecurityControlId"}
 
 // mayEverMatch reports whether some version of f could satisfy some
 // condition. When not, no version of it was indexed and there is nothing
