@@ -376,7 +376,7 @@ func (e *Engine) affected(ctx context.Context, rd *reads, touched refSet, now ti
 			if r.Join == ref.Type {
 				add(r, ref)
 			}
-			if !r.hasVia(ref.Type) {
+			if !r.HasVia(ref.Type) {
 				continue
 			}
 			if !loaded {
@@ -407,8 +407,9 @@ func sortTargets(ts []target) {
 	})
 }
 
-// hasVia reports whether a condition of r is on related resources of type typ.
-func (r *Rule) hasVia(typ string) bool {
+// HasVia reports whether a condition of r is on related resources of type
+// typ (its findings count through relations, e.g. TypeSecurityGroup).
+func (r *Rule) HasVia(typ string) bool {
 	for _, c := range r.Conditions {
 		if c.Via == typ {
 			return true

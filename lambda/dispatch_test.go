@@ -3,6 +3,7 @@ package lambda
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +41,8 @@ func TestInvocationKinds(t *testing.T) {
 	}{
 		{name: "bare finding (manual invoke)", payload: finding, kind: KindFindings, notified: 1},
 		{name: "array of findings", payload: "[" + finding + "]", kind: KindFindings, notified: 1},
+		{name: "GuardDuty Finding event", payload: string(readFile(t, "../correlate/testdata/findings/guardduty-event-ssh-bruteforce-target.json")),
+			kind: KindFindings, notified: 1},
 		{name: "insight results", payload: `{"id":"1","detail-type":"Security Hub Insight Results","source":"aws.securityhub","detail":{}}`,
 			kind: KindFindings, wantErr: ErrUnsupportedEvent, errText: `"Security Hub Insight Results"`},
 		{name: "other service", payload: `{"id":"1","detail-type":"EC2 Instance State-change Notification","source":"aws.ec2","detail":{}}`,
@@ -68,6 +71,15 @@ func TestInvocationKinds(t *testing.T) {
 			}
 		})
 	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func TestScheduleRunsReconcile(t *testing.T) {

@@ -3,9 +3,10 @@
 // no triage logic of its own:
 //
 //   - "Security Hub Findings - Imported" and "Security Hub Findings - Custom
-//     Action" events (and, for manual invocations, any payload asff.Stream
-//     reads: a finding, an array, a GetFindings response) run the pipeline
-//     over the findings they carry;
+//     Action" events, GuardDuty's own "GuardDuty Finding" events (which name
+//     an instance's security groups, see asff) and, for manual invocations,
+//     any payload asff.Stream reads (a finding, an array, a GetFindings
+//     response) run the pipeline over the findings they carry;
 //   - "Scheduled Event" events (an EventBridge schedule) retry the deliveries
 //     earlier runs parked and then run reconcile.
 //
@@ -171,11 +172,11 @@ func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (Response
 	switch hd.DetailType {
 	case DetailScheduled:
 		return h.schedule(ctx, log, hd)
-	case DetailImported, DetailCustomAction, "":
+	case DetailImported, DetailCustomAction, asff.DetailTypeGuardDuty, "":
 		return h.findings(ctx, log, hd, payload)
 	}
-	err = fmt.Errorf("%w: detail-type %q from %q (want %q, %q or %q)",
-		ErrUnsupportedEvent, hd.DetailType, hd.Source, DetailImported, DetailCustomAction, DetailScheduled)
+	err = fmt.Errorf("%w: detail-type %q from %q (want %q, %q, %q or %q)",
+		ErrUnsupportedEvent, hd.DetailType, hd.Source, DetailImported, DetailCustomAction, asff.DetailTypeGuardDuty, DetailScheduled)
 	log.Error("reject event", "err", err)
 	return Response{Kind: KindFindings, EventID: hd.ID, DetailType: hd.DetailType}, err
 }
