@@ -34,6 +34,13 @@ type Options struct {
 	// alone writes its index (replay, the daemon on bbolt); with processes
 	// sharing a store (Lambda on DynamoDB) leave it off.
 	Defer bool
+	// Groups, when set, is asked for the security groups of an instance a
+	// rule with a via AwsEc2SecurityGroup condition joins on, when a
+	// finding changed what is indexed on it and no relation of it to a
+	// security group is known; what it says is recorded as relations that
+	// expire after GroupsTTL (default DefaultGroupsTTL).
+	Groups    GroupResolver
+	GroupsTTL time.Duration
 }
 
 // Engine evaluates correlation rules as findings arrive. It is safe for
@@ -97,6 +104,9 @@ func New(rules []*Rule, idx store.Index, opt Options) *Engine {
 	}
 	if opt.Partition == "" {
 		opt.Partition = "aws"
+	}
+	if opt.GroupsTTL <= 0 {
+		opt.GroupsTTL = DefaultGroupsTTL
 	}
 	e := &Engine{rules: rules, idx: idx, opt: opt, types: map[string]bool{}, byName: map[string]*Rule{}, pending: map[string]bool{}}
 	if opt.Defer {
@@ -184,6 +194,9 @@ func (e *Engine) Observe(ctx context.Context, f *asff.Finding) ([]Result, error)
 		if err := e.relate(ctx, f, refs, now, &touched); err != nil {
 			return nil, err
 		}
+	}
+	if err := e.resolveGroups(ctx, touched, now); err != nil {
+		return nil, err
 	}
 	if len(touched) == 0 && (len(kept) == 0 || e.opt.Defer) {
 		return nil, nil

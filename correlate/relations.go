@@ -1,6 +1,12 @@
 package correlate
 
 import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
 	json "github.com/goccy/go-json"
 
 	"hubtriage/asff"
@@ -149,4 +155,64 @@ func (g *groupRef) UnmarshalJSON(b []byte) error {
 		g.id = o.GroupID
 	}
 	return nil
+}
+
+// GroupResolver tells which security groups an instance uses, for
+// instances no finding related to one (see Options.Groups).
+//
+// InstanceGroups returns the security group ids (sg-...) attached to the
+// instance now, looked up in instance.Account and instance.Region. An
+// instance that does not exist, or that the resolver may not see, has no
+// groups and no error (the resolver reports it itself); an error means the
+// answer is unknown for now (throttling, network) and fails the finding's
+// observation, so it is retried. It is safe for concurrent use.
+type GroupResolver interface {
+	InstanceGroups(ctx context.Context, instance Ref) ([]string, error)
+}
+
+// DefaultGroupsTTL is how long a relation a GroupResolver gave counts.
+const DefaultGroupsTTL = time.Hour
+
+// resolveGroups asks Options.Groups for the security groups of each
+// touched instance that a rule with a via AwsEc2SecurityGroup condition
+// joins on and that has no known security group, and records them; an
+// instance that gained a relation stays touched, so its rules are
+// evaluated with it.
+func (e *Engine) resolveGroups(ctx context.Context, touched refSet, now time.Time) error {
+	if e.opt.Groups == nil || !e.needsGroups() {
+		return nil
+	}
+	for _, inst := range touched {
+		if inst.Type != typeInstance {
+			continue
+		}
+		related, err := readRelated(ctx, e.idx, inst.Key(), now)
+		if err != nil {
+			return err
+		}
+		if slices.ContainsFunc(related, func(r Ref) bool { return r.Type == typeSecurityGroup }) {
+			continue
+		}
+		ids, err := e.opt.Groups.InstanceGroups(ctx, inst)
+		if err != nil {
+			return fmt.Errorf("look up the security groups of %s: %w", inst.Key(), err)
+		}
+		for _, id := range ids {
+			g, ok := ec2ID(strings.TrimSpace(id), "sg-", "security-group/")
+			if !ok {
+				continue
+			}
+			rel := relation{inst, Ref{Type: typeSecurityGroup, Name: g, Partition: inst.Partition, Region: inst.Region, Account: inst.Account}}
+			if _, err := putRelation(ctx, e.idx, rel, now.Add(e.opt.GroupsTTL), now); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// needsGroups reports whether a rule joined on instances has a condition
+// via their security groups.
+func (e *Engine) needsGroups() bool {
+	return slices.ContainsFunc(e.rules, func(r *Rule) bool { return r.Join == typeInstance && r.HasVia(typeSecurityGroup) })
 }
