@@ -77,7 +77,10 @@ func finish(w *wireFinding, doc []byte, start, end int, pos position) (*Finding,
 		}
 		return nil, pos.errorAt(doc, start, ErrMissingField, "missing required field "+field)
 	}
-	f := w.convert()
+	f, err := w.convert()
+	if err != nil {
+		return nil, pos.errorAt(doc, start, ErrField, err.Error())
+	}
 	f.Raw = doc[start:end:end]
 	return f, nil
 }
@@ -109,23 +112,27 @@ func nameRune(doc []byte, p int, reason string) string {
 	return strings.Replace(reason, quoteChar(doc[p]), fmt.Sprintf("U+%04X %q", r, r), 1)
 }
 
-// convert resolves the wire form into a Finding (without Raw).
-func (w *wireFinding) convert() *Finding {
+// convert resolves the wire form into a Finding (without Raw). A field
+// whose value cannot be used (a timestamp in no known layout, a severity
+// score that is not a number from 0 to 100) is an error naming it.
+func (w *wireFinding) convert() (*Finding, error) {
 	pf := map[string]string(w.ProductFields)
+	arnCompany, arnProduct := productNames(w.ProductArn)
+	var tp timeParser
 	f := &Finding{
 		SchemaVersion:     w.SchemaVersion,
 		ID:                w.Id,
 		ProductArn:        w.ProductArn,
-		ProductName:       firstNonEmpty(w.ProductName, pf[pfProductName]),
-		CompanyName:       firstNonEmpty(w.CompanyName, pf[pfCompanyName]),
+		ProductName:       firstNonEmpty(w.ProductName, pf[pfProductName], arnProduct),
+		CompanyName:       firstNonEmpty(w.CompanyName, pf[pfCompanyName], arnCompany),
 		Region:            firstNonEmpty(w.Region, arnRegion(w.ProductArn), resourceRegion(w.Resources)),
 		GeneratorID:       w.GeneratorId,
 		AwsAccountID:      w.AwsAccountId,
 		Types:             w.Types,
-		FirstObservedAt:   parseTime(w.FirstObservedAt),
-		LastObservedAt:    parseTime(w.LastObservedAt),
-		CreatedAt:         parseTime(w.CreatedAt),
-		UpdatedAt:         parseTime(w.UpdatedAt),
+		FirstObservedAt:   tp.parse("FirstObservedAt", w.FirstObservedAt),
+		LastObservedAt:    tp.parse("LastObservedAt", w.LastObservedAt),
+		CreatedAt:         tp.parse("CreatedAt", w.CreatedAt),
+		UpdatedAt:         tp.parse("UpdatedAt", w.UpdatedAt),
 		Severity:          w.Severity.resolve(pf[pfSeverityLabel]),
 		Title:             w.Title,
 		Description:       w.Description,
@@ -144,7 +151,13 @@ func (w *wireFinding) convert() *Finding {
 	}
 	f.Vulnerabilities = convertVulnerabilities(w.Vulnerabilities)
 	f.RelatedFindings = convertRelated(w.RelatedFindings)
-	return f
+	if tp.err != nil {
+		return nil, tp.err
+	}
+	if err := w.Severity.Normalized.check("Severity.Normalized"); err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // resolve picks the severity label: Label, then the SeverityLabel product
@@ -233,12 +246,26 @@ func isRegion(s string) bool {
 	return true
 }
 
-// timeLayouts are tried in order; RFC 3339 accepts fractional seconds.
-var timeLayouts = [...]string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00"}
+// timeLayouts are tried in order: RFC 3339 (with any fractional seconds),
+// then the variants real producers write: no zone (taken as UTC), a space
+// instead of the T, a zone without a colon.
+var timeLayouts = [...]string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999Z0700",
+	"2006-01-02 15:04:05.999999999Z0700",
+	"2006-01-02T15:04:05.999999999 MST",
+	"2006-01-02 15:04:05.999999999 MST",
+}
 
-// parseTime parses an ASFF timestamp into UTC; anything unparseable is the
-// zero time.
-func parseTime(s string) time.Time {
+// timeParser parses a finding's timestamps, keeping the first failure.
+type timeParser struct{ err error }
+
+// parse parses the timestamp s of the named field into UTC; "" is the zero
+// time, and a value in no known layout records an error naming the field.
+func (tp *timeParser) parse(field, s string) time.Time {
 	if s == "" {
 		return time.Time{}
 	}
@@ -246,6 +273,9 @@ func parseTime(s string) time.Time {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t.UTC()
 		}
+	}
+	if tp.err == nil {
+		tp.err = fmt.Errorf("field %s: %.40q is not a timestamp (want RFC 3339, e.g. 2024-05-24T00:26:57Z)", field, s)
 	}
 	return time.Time{}
 }

@@ -3,6 +3,7 @@ package asff
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // shape is what a top-level JSON document holds.
@@ -12,6 +13,7 @@ const (
 	shapeFinding     shape = iota // one ASFF finding
 	shapeEnvelope                 // EventBridge event with detail.findings
 	shapeGetFindings              // GetFindings response {"Findings": [...]}
+	shapeDetail                   // an EventBridge event's detail alone {"findings": [...]}
 	shapeWrapper                  // recorded boto3 response {"status_code":..., "data": {...}}
 	shapeBatchUpdate              // BatchUpdateFindings request body
 )
@@ -55,6 +57,8 @@ func decodeValue(doc []byte, i int, pos position, depth int, out []Result) []Res
 		return decodeEnvelope(doc, i, pos, out)
 	case shapeGetFindings:
 		return decodeFindingsList(doc, i, pos, out, "Findings")
+	case shapeDetail:
+		return decodeFindingsList(doc, i, pos, out, "findings")
 	case shapeWrapper:
 		return decodeWrapper(doc, i, pos, depth, out)
 	case shapeBatchUpdate:
@@ -76,6 +80,8 @@ func classify(doc []byte, i int) (shape, error) {
 			sh = shapeEnvelope
 		case "Findings":
 			sh = shapeGetFindings
+		case "findings":
+			sh = shapeDetail
 		case "data":
 			sh = shapeWrapper
 		case "FindingIdentifiers":
@@ -94,8 +100,18 @@ func classify(doc []byte, i int) (shape, error) {
 // errDecided stops classify's walk early.
 var errDecided = errors.New("shape decided")
 
+// findingsDetailTypes are the EventBridge detail-types whose events carry
+// findings in detail.findings.
+var findingsDetailTypes = []string{
+	"Security Hub Findings - Imported",
+	"Security Hub Findings - Custom Action",
+	"Findings Imported V2",
+}
+
 // decodeEnvelope decodes every finding in an EventBridge event's
 // detail.findings ("Security Hub Findings - Imported" or "- Custom Action").
+// An event of another detail-type without findings ("Security Hub Insight
+// Results") is reported as ErrNoFindings, to be skipped.
 func decodeEnvelope(doc []byte, i int, pos position, out []Result) []Result {
 	detailType, found := "", false
 	_, err := members(doc, i, true, func(key []byte, vs int) (int, error) {
@@ -124,7 +140,11 @@ func decodeEnvelope(doc []byte, i int, pos position, out []Result) []Result {
 		return -1, nil
 	})
 	if err == nil && !found {
-		err = &walkError{Pos: i, Reason: fmt.Sprintf("event (detail-type %q) has no detail.findings array", detailType), Cause: ErrNotFinding}
+		reason, cause := fmt.Sprintf("event (detail-type %q) has no detail.findings array", detailType), ErrNotFinding
+		if !slices.Contains(findingsDetailTypes, detailType) {
+			reason, cause = fmt.Sprintf("event of detail-type %q carries no findings; skipped", detailType), ErrNoFindings
+		}
+		err = &walkError{Pos: i, Reason: reason, Cause: cause}
 	}
 	return appendWalkError(out, doc, pos, err)
 }
