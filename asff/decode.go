@@ -19,13 +19,17 @@ const (
 	pfRuleID        = "RuleId"
 )
 
-// DecodeFinding decodes one ASFF finding JSON object. Raw is a copy of b.
-// Missing or oddly typed optional fields are resolved as documented on
-// Finding; a value that is not a JSON object, invalid JSON, or a finding
-// without Id or ProductArn is an error of type *DecodeError whose Line and
-// Offset point into b.
+// DecodeFinding decodes one finding JSON object, ASFF or OCSF (mapped as
+// docs/ocsf.md says). Raw is a copy of b. Missing or oddly typed optional
+// fields are resolved as documented on Finding; a value that is not a JSON
+// object, invalid JSON, or a finding without its identity (ASFF Id and
+// ProductArn; OCSF finding_info.uid and metadata.product.uid) is an error
+// of type *DecodeError whose Line and Offset point into b.
 func DecodeFinding(b []byte) (*Finding, error) {
 	raw := bytes.Clone(b)
+	if s := skipSpace(raw, 0); s < len(raw) && raw[s] == '{' && isOCSF(raw, s) {
+		return decodeOCSF(raw, s, trimRightSpace(raw), position{line: 1})
+	}
 	return decodeFinding(raw, position{line: 1})
 }
 
@@ -54,6 +58,13 @@ func decodeFinding(doc []byte, pos position) (*Finding, error) {
 // and appends its Result. It returns the index past the value, or an error
 // when even the value's extent cannot be found (the container is broken).
 func appendFindingAt(out []Result, doc []byte, s int, pos position) ([]Result, int, error) {
+	if doc[s] == '{' && isOCSF(doc, s) {
+		end, err := valueEnd(doc, s)
+		if err != nil {
+			return out, 0, err
+		}
+		return appendOCSF(out, doc, s, end, pos), end, nil
+	}
 	var w wireFinding
 	if end, err := fastFinding(doc, s, &w); err == nil {
 		f, ferr := finish(&w, doc, s, end, pos)
@@ -65,6 +76,12 @@ func appendFindingAt(out []Result, doc []byte, s int, pos position) ([]Result, i
 	}
 	f, ferr := decodeFinding(doc[s:end], pos.at(doc, s))
 	return append(out, Result{Finding: f, Err: ferr}), end, nil
+}
+
+// isOCSF reports whether the object at doc[i] is an OCSF finding.
+func isOCSF(doc []byte, i int) bool {
+	sh, err := classify(doc, i)
+	return err == nil && sh == shapeOCSF
 }
 
 // finish checks the required fields of the finding doc[start:end] and

@@ -18,6 +18,9 @@ import (
 // by Severity.Normalized; ProductName, CompanyName and Region fall back to
 // their "aws/securityhub/..." ProductFields (and Region to the ProductArn).
 type Finding struct {
+	// Format is the schema the finding was decoded from: ASFF, or OCSF
+	// mapped into these fields (see docs/ocsf.md); Raw is in that schema.
+	Format            Format
 	SchemaVersion     string
 	ID                string
 	ProductArn        string
@@ -73,12 +76,18 @@ type Resource struct {
 	Tags      map[string]string
 	// Details is the raw JSON of the resource's Details object (nil when absent).
 	Details []byte
+	// Data is the raw JSON of an OCSF resource's data object (nil for ASFF
+	// and when absent); its shape is the reporting service's own.
+	Data []byte
 }
 
 // Compliance carries the control result of a standards finding.
 type Compliance struct {
 	Status            string // PASSED, WARNING, FAILED, NOT_AVAILABLE
 	SecurityControlID string // resolved: Compliance.SecurityControlId, else ProductFields ControlId / RuleId
+	// Standards lists the OCSF finding's compliance.standards (nil for
+	// ASFF findings, whose AssociatedStandards are not decoded).
+	Standards []string
 }
 
 // Vulnerability is one entry of the finding's Vulnerabilities list.

@@ -77,6 +77,11 @@ type scanner struct {
 	// restart is the buf index of the first column-0 '{' or '[' inside
 	// the document where it could still go on, or -1.
 	restart int
+	// noRestartBefore is the input offset up to which no restart is
+	// recorded: after resuming at a restart, the bytes up to where the cut
+	// was found are scanned a second time, and a second rewind there could
+	// make scanning quadratic.
+	noRestartBefore int64
 	// peek asks for one more byte after s.pos before scanning on.
 	peek bool
 }
@@ -203,7 +208,7 @@ func (s *scanner) scanDocument(start position) (scanItem, error) {
 		}
 		if s.pos-s.docBeg > s.max {
 			if s.restart >= 0 {
-				return s.cutDocument(start, s.restart, true), nil
+				return s.cutDocument(start, s.pos, true), nil
 			}
 			skipped, s.docBeg = true, s.pos // drop what we have, keep tracking depth
 		}
@@ -216,7 +221,7 @@ func (s *scanner) scanDocument(start position) (scanItem, error) {
 				return scanItem{}, s.rerr
 			}
 			if s.restart >= 0 {
-				return s.cutDocument(start, s.restart, skipped), nil
+				return s.cutDocument(start, len(s.buf), skipped), nil
 			}
 			return scanItem{err: start.errorf(ErrSyntax, "unexpected end of input: value opened here is never closed")}, nil
 		}
@@ -228,6 +233,7 @@ func (s *scanner) scanDocument(start position) (scanItem, error) {
 // scanning there.
 func (s *scanner) cutDocument(start position, at int, tooLarge bool) scanItem {
 	if s.restart >= 0 && s.restart < at {
+		s.noRestartBefore = s.base + int64(at)
 		at = s.restart
 	}
 	s.restart, s.pos, s.inStr, s.esc, s.peek = -1, at, false, false, false
@@ -299,7 +305,7 @@ func (s *scanner) scanDoc() int {
 					s.pos = i + 1
 					return docCut
 				}
-				if s.restart < 0 {
+				if s.restart < 0 && s.base+int64(i+1) >= s.noRestartBefore {
 					s.restart = i + 1
 				}
 			}

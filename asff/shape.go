@@ -16,6 +16,7 @@ const (
 	shapeDetail                   // an EventBridge event's detail alone {"findings": [...]}
 	shapeWrapper                  // recorded boto3 response {"status_code":..., "data": {...}}
 	shapeBatchUpdate              // BatchUpdateFindings request body
+	shapeOCSF                     // one OCSF finding
 )
 
 // maxNesting bounds how deep arrays of containers may nest.
@@ -64,6 +65,8 @@ func decodeValue(doc []byte, i int, pos position, depth int, out []Result) []Res
 	case shapeBatchUpdate:
 		return append(out, Result{Err: pos.errorAt(doc, i, ErrNotFinding,
 			"BatchUpdateFindings request body (FindingIdentifiers), not a finding")})
+	case shapeOCSF:
+		return appendOCSF(out, doc, i, len(doc), pos)
 	}
 	return appendFinding(out, doc, i, len(doc), pos)
 }
@@ -86,6 +89,9 @@ func classify(doc []byte, i int) (shape, error) {
 			sh = shapeWrapper
 		case "FindingIdentifiers":
 			sh = shapeBatchUpdate
+		case "class_uid", "finding_info", "metadata", "activity_id", "activity_name", "category_uid",
+			"type_uid", "severity_id", "status_id", "class_name", "type_name", "category_name":
+			sh = shapeOCSF // keys only an OCSF finding has
 		default:
 			return -1, nil
 		}
@@ -182,6 +188,15 @@ func decodeWrapper(doc []byte, i int, pos position, depth int, out []Result) []R
 // appendFinding decodes doc[s:e] as one finding.
 func appendFinding(out []Result, doc []byte, s, e int, pos position) []Result {
 	f, err := decodeFinding(doc[s:e], pos.at(doc, s))
+	if err != nil {
+		return append(out, Result{Err: err})
+	}
+	return append(out, Result{Finding: f})
+}
+
+// appendOCSF decodes doc[s:e] as one OCSF finding.
+func appendOCSF(out []Result, doc []byte, s, e int, pos position) []Result {
+	f, err := decodeOCSF(doc, s, s+trimRightSpace(doc[s:e]), pos)
 	if err != nil {
 		return append(out, Result{Err: err})
 	}
