@@ -33,13 +33,16 @@ func (f Format) String() string {
 func decodeOCSF(doc []byte, s, e int, pos position) (*Finding, error) {
 	raw := doc[s:e:e]
 	var o ocsfFinding
-	// goccy/go-json skips unknown members without validating them: the
-	// strict validator makes sure Raw is JSON before it decodes.
-	if end, err := skipStrict(raw, 0, 0); err != nil || end != len(raw) {
-		return nil, ocsfFailure(raw, pos.at(doc, s), errFast)
-	}
-	if err := json.UnmarshalNoEscape(raw, &o); err != nil {
-		return nil, ocsfFailure(raw, pos.at(doc, s), err)
+	if end, err := fastOCSF(raw, 0, &o); err != nil || end != len(raw) {
+		o = ocsfFinding{}
+		// Slow path. goccy/go-json skips unknown members without validating
+		// them: the strict validator makes sure Raw is JSON first.
+		if end, err := skipStrict(raw, 0, 0); err != nil || end != len(raw) {
+			return nil, ocsfFailure(raw, pos.at(doc, s), errFast)
+		}
+		if err := json.UnmarshalNoEscape(raw, &o); err != nil {
+			return nil, ocsfFailure(raw, pos.at(doc, s), err)
+		}
 	}
 	f, err := o.toFinding()
 	if err != nil {

@@ -278,7 +278,7 @@ func TestASFFResourceType(t *testing.T) {
 }
 
 // FuzzOCSF feeds mutated OCSF documents through the stream decoder. For
-// any input: no panic; every result is a finding or a *DecodeError; an
+// any input: no panic; the fast OCSF decoder agrees with encoding/json; every result is a finding or a *DecodeError; an
 // OCSF finding has its identity, a valid label, Raw that is valid JSON
 // found in the input, and an identity; decoding it alone gives the same.
 func FuzzOCSF(f *testing.F) {
@@ -292,6 +292,9 @@ func FuzzOCSF(f *testing.F) {
 	}
 	f.Add([]byte(`{"class_uid":2003,"finding_info":{"uid":"x"},"metadata":{"product":{"uid":"p"}},"severity_id":99,"severity":"Fatal"}`))
 	f.Fuzz(func(t *testing.T, in []byte) {
+		if s := skipSpace(in, 0); s < len(in) && in[s] == '{' {
+			checkFastOCSF(t, in[s:s+trimRightSpace(in[s:])])
+		}
 		c := streamAll(t, "fuzz.json", bytes.NewReader(in), Options{Workers: 1})
 		for _, g := range c.findings {
 			if g.Format != FormatOCSF {
