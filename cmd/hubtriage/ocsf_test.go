@@ -156,3 +156,42 @@ func TestCorrelationFromOCSFAndASFF(t *testing.T) {
 		t.Errorf("resource %v", found["resource"])
 	}
 }
+
+// TestOCSFFilterRule: a rule with an ocsf_filter copied from the new
+// console notifies the OCSF findings it selects; ASFF findings (even the
+// twin of a selected one) do not match it.
+func TestOCSFFilterRule(t *testing.T) {
+	srv := smtptest.Start(t)
+	path := filepath.Join(t.TempDir(), "hubtriage.yaml")
+	cfg := fmt.Sprintf(`
+channels:
+  secops:
+    email:
+      smtp: {host: %s, port: %d, tls: none}
+      from: hubtriage@example.com
+      to: [secops@example.com]
+rules:
+  - name: failed-controls
+    ocsf_filter: {"CompositeFilters":[{"Operator":"AND","StringFilters":[
+      {"FieldName":"compliance.status","Filter":{"Value":"Fail","Comparison":"EQUALS"}},
+      {"FieldName":"metadata.product.name","Filter":{"Value":"Security Hub","Comparison":"EQUALS"}}]}],
+      "CompositeOperator":"AND"}
+    channels: [secops]
+`, srv.Host, srv.Port)
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ssmASFF := filepath.Join("..", "..", "asff", "testdata", "ocsf", "control-ssm.1-asff-twin.json")
+	r := execute(t, "", "replay", "--config", path, "--state", filepath.Join(t.TempDir(), "s.db"), "--dry-run",
+		ocsfSample(t, "elastic-getfindingsv2-page1-2003-sqs.json"), ssmASFF)
+	var got []string
+	for _, d := range r.decisions {
+		got = append(got, fmt.Sprintf("%s:%s", d["rule"], d["decision"]))
+	}
+	// SQS.3 passed (resolved, untracked), SQS.1 failed (notify), the ASFF
+	// SSM.1 control matches no rule.
+	want := []string{":filtered", "failed-controls:notify", ":filtered"}
+	if r.code != 0 || !slices.Equal(got, want) {
+		t.Fatalf("exit %d, decisions %v, want %v\n%s", r.code, got, want, r.stderr)
+	}
+}
