@@ -1,15 +1,11 @@
 package asff
 
 import (
-	"bufio"
-	"bytes"
-	_ "embed"
 	stdjson "encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // This file maps GuardDuty's own findings, as GuardDuty sends them to
@@ -24,7 +20,7 @@ import (
 // Sources: the event envelope of the GuardDuty User Guide ("Monitoring
 // GuardDuty findings with EventBridge"), the finding JSON of the GuardDuty
 // GetFindings response syntax, the ASFF type table of "Integration with AWS
-// Security Hub" (guardduty_types.tsv) and the severity levels of "Severity
+// Security Hub" (guardduty_types.tsv, guardDutyASFFType) and the severity levels of "Severity
 // levels for GuardDuty findings".
 
 // DetailTypeGuardDuty is the EventBridge detail-type of GuardDuty findings.
@@ -32,22 +28,6 @@ const DetailTypeGuardDuty = "GuardDuty Finding"
 
 // maxProductFields is the ASFF limit on ProductFields entries.
 const maxProductFields = 50
-
-//go:embed guardduty_types.tsv
-var guardDutyTypesTSV []byte
-
-// guardDutyTypes maps a GuardDuty finding type to its ASFF Types string.
-var guardDutyTypes = sync.OnceValue(func() map[string]string {
-	m := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(guardDutyTypesTSV))
-	for sc.Scan() {
-		gd, asffType, ok := strings.Cut(sc.Text(), "\t")
-		if ok && gd != "guardduty_type" {
-			m[gd] = asffType
-		}
-	}
-	return m
-})
 
 // gdFinding is the part of a GuardDuty finding hubtriage maps.
 type gdFinding struct {
@@ -112,16 +92,22 @@ func decodeGuardDuty(doc []byte, pos position) (*Finding, error) {
 			return nil, pos.errorAt(doc, 0, err, "GuardDuty finding: field service: "+err.Error())
 		}
 	}
-	f := g.convert(svc)
+	f, err := g.convert(svc)
+	if err != nil {
+		return nil, pos.errorAt(doc, skipSpace(doc, 0), ErrField, "GuardDuty finding: "+err.Error())
+	}
 	f.Raw = doc[skipSpace(doc, 0):trimRightSpace(doc):trimRightSpace(doc)]
 	return f, nil
 }
 
-// convert builds the finding as Security Hub's integration would.
-func (g *gdFinding) convert(svc gdService) *Finding {
+// convert builds the finding as Security Hub's integration would; a
+// timestamp in no known layout is an error naming the field.
+func (g *gdFinding) convert(svc gdService) (*Finding, error) {
+	tp := &timeParser{}
 	part := firstNonEmpty(g.Partition, "aws")
 	region := firstNonEmpty(g.Region, arnRegion(g.Arn))
 	f := &Finding{
+		Format:          FormatGuardDuty,
 		SchemaVersion:   "2018-10-08",
 		ID:              g.Arn,
 		ProductArn:      "arn:" + part + ":securityhub:" + region + "::product/aws/guardduty",
@@ -130,10 +116,10 @@ func (g *gdFinding) convert(svc gdService) *Finding {
 		Region:          region,
 		GeneratorID:     detectorArn(g.Arn),
 		AwsAccountID:    g.AccountID,
-		FirstObservedAt: parseTime(svc.EventFirstSeen),
-		LastObservedAt:  parseTime(svc.EventLastSeen),
-		CreatedAt:       parseTime(g.CreatedAt),
-		UpdatedAt:       parseTime(g.UpdatedAt),
+		FirstObservedAt: tp.parse("service.eventFirstSeen", svc.EventFirstSeen),
+		LastObservedAt:  tp.parse("service.eventLastSeen", svc.EventLastSeen),
+		CreatedAt:       tp.parse("createdAt", g.CreatedAt),
+		UpdatedAt:       tp.parse("updatedAt", g.UpdatedAt),
 		Severity:        GuardDutySeverity(g.Severity),
 		Title:           g.Title,
 		Description:     g.Description,
@@ -145,7 +131,7 @@ func (g *gdFinding) convert(svc gdService) *Finding {
 		WorkflowStatus: "NEW",
 		WorkflowState:  "NEW",
 	}
-	if t, ok := guardDutyTypes()[g.Type]; ok {
+	if t := guardDutyASFFType(g.Type); t != "" {
 		f.Types = []string{t}
 	}
 	if svc.Archived {
@@ -154,7 +140,7 @@ func (g *gdFinding) convert(svc gdService) *Finding {
 	f.ProductFields["aws/securityhub/ProductName"] = f.ProductName
 	f.ProductFields["aws/securityhub/CompanyName"] = f.CompanyName
 	f.ProductFields["aws/securityhub/FindingId"] = f.ProductArn + "/" + f.ID
-	return f
+	return f, tp.err
 }
 
 // GuardDutySeverity maps GuardDuty's 1.0-10.0 severity to a label by

@@ -13,6 +13,7 @@ import (
 
 	"hubtriage/correlate"
 	"hubtriage/filter"
+	"hubtriage/ocsffilter"
 )
 
 // Config is the whole configuration file.
@@ -139,10 +140,15 @@ type Rule struct {
 	Name string `yaml:"name"`
 	// FilterNode is the raw AwsSecurityFindingFilters; Filter is its
 	// compiled form, set by Load.
-	FilterNode    yaml.Node       `yaml:"filter"`
-	Filter        *filter.Filters `yaml:"-"`
-	RenotifyAfter Duration        `yaml:"renotify_after"`
-	Channels      []string        `yaml:"channels"`
+	FilterNode yaml.Node       `yaml:"filter"`
+	Filter     *filter.Filters `yaml:"-"`
+	// OCSFFilterNode is the raw OcsfFindingFilters (GetFindingsV2's filter
+	// language); OCSFFilter is its compiled form, nil when the rule has
+	// none. A rule gives filter or ocsf_filter, not both.
+	OCSFFilterNode yaml.Node          `yaml:"ocsf_filter"`
+	OCSFFilter     *ocsffilter.Filter `yaml:"-"`
+	RenotifyAfter  Duration           `yaml:"renotify_after"`
+	Channels       []string           `yaml:"channels"`
 }
 
 // Pipeline tunes the processing pipeline.
@@ -200,6 +206,7 @@ func (c *Config) compileFilters() []error {
 	var errs []error
 	for i := range c.Rules {
 		r := &c.Rules[i]
+		errs = append(errs, r.compileOCSFFilter(i)...)
 		if r.FilterNode.Kind == 0 {
 			r.Filter = &filter.Filters{}
 			continue
@@ -210,6 +217,24 @@ func (c *Config) compileFilters() []error {
 		}
 		r.Filter = f
 	}
+	return errs
+}
+
+// compileOCSFFilter compiles the rule's ocsf_filter, if any.
+func (r *Rule) compileOCSFFilter(i int) []error {
+	if r.OCSFFilterNode.Kind == 0 {
+		return nil
+	}
+	path := fmt.Sprintf("rules[%d].ocsf_filter", i)
+	if r.FilterNode.Kind != 0 {
+		return []error{&FieldError{Path: path, Line: r.OCSFFilterNode.Line, Msg: "give filter (ASFF) or ocsf_filter (OCSF), not both"}}
+	}
+	f, ferrs := ocsffilter.FromYAML(&r.OCSFFilterNode)
+	errs := make([]error, len(ferrs))
+	for j, e := range ferrs {
+		errs[j] = prefixFilterError(path, e)
+	}
+	r.OCSFFilter = f
 	return errs
 }
 

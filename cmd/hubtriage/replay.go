@@ -118,6 +118,6 @@ func printSummary(w io.Writer, s pipeline.Summary, dryRun bool) {
 	if dryRun {
 		mode = " (dry run: nothing sent or recorded)"
 	}
-	fmt.Fprintf(w, "hubtriage: summary%s: read %d, matched %d, notified %d, duplicates %d, resolved %d, filtered %d, correlated %d, errors %d\n",
-		mode, s.Read, s.Matched, s.Notified, s.Duplicates, s.Resolved, s.Filtered, s.Correlated, s.Errors)
+	fmt.Fprintf(w, "hubtriage: summary%s: read %d, matched %d, notified %d, duplicates %d, resolved %d, filtered %d, correlated %d, skipped %d, errors %d\n",
+		mode, s.Read, s.Matched, s.Notified, s.Duplicates, s.Resolved, s.Filtered, s.Correlated, s.Skipped, s.Errors)
 }
