@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -55,7 +56,8 @@ func mayRelate(f *asff.Finding) bool {
 
 // relationsOf returns the instance-to-security-group relations f carries:
 // the security groups the source lists on an instance resource
-// (asff.Resource.SecurityGroups: GuardDuty's own findings), network
+// (asff.Resource.SecurityGroups: GuardDuty's own findings; an OCSF
+// resource's data.network_interfaces[].security_groups[]), network
 // interface resources with an attached instance (AwsEc2NetworkInterface
 // details), Inspector Classic reachability attributes, and findings that
 // list both an instance and security groups as resources.
@@ -66,6 +68,7 @@ func relationsOf(f *asff.Finding, refs []Ref) []relation {
 		switch r.Type {
 		case typeInstance:
 			groups = appendRefs(groups, f, typeSecurityGroup, r.SecurityGroups...)
+			groups = appendRefs(groups, f, typeSecurityGroup, ocsfGroups(r.Data)...)
 		case "AwsEc2NetworkInterface":
 			inst, gs := eniRelation(r.Details)
 			for _, g := range appendRefs(nil, f, typeSecurityGroup, gs...) {
@@ -117,6 +120,32 @@ func appendRef(refs []Ref, r Ref) []Ref {
 func withResource(r Ref, res asff.Resource) Ref {
 	r.Region = firstNonEmpty(res.Region, r.Region)
 	return r
+}
+
+// ocsfGroups reads the security group ids of an OCSF instance resource's
+// data (GuardDuty's instance details in OCSF's snake_case:
+// network_interfaces[].security_groups[].group_id).
+func ocsfGroups(data []byte) []string {
+	if len(data) == 0 || !bytes.Contains(data, []byte("security_groups")) {
+		return nil
+	}
+	var d struct {
+		NetworkInterfaces []struct {
+			SecurityGroups []struct {
+				GroupID string `json:"group_id"`
+			} `json:"security_groups"`
+		} `json:"network_interfaces"`
+	}
+	if json.Unmarshal(data, &d) != nil {
+		return nil
+	}
+	var out []string
+	for _, ni := range d.NetworkInterfaces {
+		for _, g := range ni.SecurityGroups {
+			out = append(out, g.GroupID)
+		}
+	}
+	return out
 }
 
 // eniRelation reads an AwsEc2NetworkInterface's attached instance and groups.
