@@ -35,10 +35,10 @@ type Options struct {
 	// sharing a store (Lambda on DynamoDB) leave it off.
 	Defer bool
 	// Groups, when set, is asked for the security groups of an instance a
-	// rule with a via AwsEc2SecurityGroup condition joins on, when a
-	// finding changed what is indexed on it and no relation of it to a
-	// security group is known; what it says is recorded as relations that
-	// expire after GroupsTTL (default DefaultGroupsTTL).
+	// rule with a via AwsEc2SecurityGroup condition joins on (and for the
+	// instances of such a group), when a finding changed what is indexed
+	// on it and no relation of it is known; what it says is recorded as
+	// relations that expire after GroupsTTL (default DefaultGroupsTTL).
 	Groups    GroupResolver
 	GroupsTTL time.Duration
 }

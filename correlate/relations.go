@@ -187,54 +187,75 @@ func (g *groupRef) UnmarshalJSON(b []byte) error {
 }
 
 // GroupResolver tells which security groups an instance uses, for
-// instances no finding related to one (see Options.Groups).
+// instances and groups no finding related (see Options.Groups).
 //
 // InstanceGroups returns the security group ids (sg-...) attached to the
-// instance now, looked up in instance.Account and instance.Region. An
-// instance that does not exist, or that the resolver may not see, has no
-// groups and no error (the resolver reports it itself); an error means the
-// answer is unknown for now (throttling, network) and fails the finding's
-// observation, so it is retried. It is safe for concurrent use.
+// instance now; GroupInstances the ids (i-...) of the instances the group
+// is attached to now; both look in the resource's Account and Region. A
+// resource that does not exist, or that the resolver may not see, has none
+// and no error (the resolver reports it itself); an error means the answer
+// is unknown for now (throttling, network) and fails the finding's
+// observation, so it is retried. Both are safe for concurrent use.
 type GroupResolver interface {
 	InstanceGroups(ctx context.Context, instance Ref) ([]string, error)
+	GroupInstances(ctx context.Context, group Ref) ([]string, error)
 }
 
 // DefaultGroupsTTL is how long a relation a GroupResolver gave counts.
 const DefaultGroupsTTL = time.Hour
 
-// resolveGroups asks Options.Groups for the security groups of each
-// touched instance that a rule with a via AwsEc2SecurityGroup condition
-// joins on and that has no known security group, and records them; an
-// instance that gained a relation stays touched, so its rules are
-// evaluated with it.
+// resolveGroups asks Options.Groups, for each touched instance that has
+// no known security group, which groups it uses, and for each touched
+// security group that has no known instance, which instances use it, and
+// records the answers as relations for GroupsTTL; a touched resource that
+// gained a relation stays touched, so the rules are evaluated with it
+// whichever of the instance's and the group's findings came first. Only
+// when a rule joined on instances has a condition via their groups.
 func (e *Engine) resolveGroups(ctx context.Context, touched refSet, now time.Time) error {
 	if e.opt.Groups == nil || !e.needsGroups() {
 		return nil
 	}
-	for _, inst := range touched {
-		if inst.Type != typeInstance {
+	for _, ref := range touched {
+		if ref.Type != typeInstance && ref.Type != typeSecurityGroup {
 			continue
 		}
-		related, err := readRelated(ctx, e.idx, inst.Key(), now)
-		if err != nil {
+		if err := e.resolveOne(ctx, ref, now); err != nil {
 			return err
 		}
-		if slices.ContainsFunc(related, func(r Ref) bool { return r.Type == typeSecurityGroup }) {
+	}
+	return nil
+}
+
+// resolveOne resolves the other side of one instance or security group
+// when none is known.
+func (e *Engine) resolveOne(ctx context.Context, ref Ref, now time.Time) error {
+	other, prefix, kind, ask := typeSecurityGroup, "sg-", "security-group/", e.opt.Groups.InstanceGroups
+	if ref.Type == typeSecurityGroup {
+		other, prefix, kind, ask = typeInstance, "i-", "instance/", e.opt.Groups.GroupInstances
+	}
+	related, err := readRelated(ctx, e.idx, ref.Key(), now)
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(related, func(r Ref) bool { return r.Type == other }) {
+		return nil
+	}
+	ids, err := ask(ctx, ref)
+	if err != nil {
+		return fmt.Errorf("look up the resources related to %s: %w", ref.Key(), err)
+	}
+	for _, id := range ids {
+		name, ok := ec2ID(strings.TrimSpace(id), prefix, kind)
+		if !ok {
 			continue
 		}
-		ids, err := e.opt.Groups.InstanceGroups(ctx, inst)
-		if err != nil {
-			return fmt.Errorf("look up the security groups of %s: %w", inst.Key(), err)
+		peer := Ref{Type: other, Name: name, Partition: ref.Partition, Region: ref.Region, Account: ref.Account}
+		rel := relation{ref, peer}
+		if ref.Type == typeSecurityGroup {
+			rel = relation{peer, ref}
 		}
-		for _, id := range ids {
-			g, ok := ec2ID(strings.TrimSpace(id), "sg-", "security-group/")
-			if !ok {
-				continue
-			}
-			rel := relation{inst, Ref{Type: typeSecurityGroup, Name: g, Partition: inst.Partition, Region: inst.Region, Account: inst.Account}}
-			if _, err := putRelation(ctx, e.idx, rel, now.Add(e.opt.GroupsTTL), now); err != nil {
-				return err
-			}
+		if _, err := putRelation(ctx, e.idx, rel, now.Add(e.opt.GroupsTTL), now); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -1,4 +1,5 @@
-// Package ec2groups asks EC2 which security groups an instance uses, for
+// Package ec2groups asks EC2 which security groups an instance uses (and
+// which instances use a security group), for
 // the correlation rules whose conditions count findings on an instance's
 // security groups when no finding said which those are
 // (correlate.GroupResolver; config correlation.relations.ec2).
@@ -22,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	"github.com/hashicorp/golang-lru/v2/expirable"
@@ -83,52 +85,96 @@ func New(base aws.Config, opt Options) *Resolver {
 	}
 }
 
+// MaxGroupInstances bounds the instances GroupInstances returns for one
+// security group (the first ones EC2 lists; the rest are logged).
+const MaxGroupInstances = 1000
+
 // InstanceGroups returns the ids of the security groups attached to the
-// instance's network interfaces. See correlate.GroupResolver for the
+// instance (its network interfaces'). See correlate.GroupResolver for the
 // contract: an instance EC2 does not know, or that the credentials may not
 // describe, has none (logged); throttling that outlasts the SDK's retries
 // and network errors are errors.
 func (r *Resolver) InstanceGroups(ctx context.Context, inst correlate.Ref) ([]string, error) {
-	key := inst.Account + "/" + inst.Region + "/" + inst.Name
-	if groups, ok := r.answers.Get(key); ok {
-		return groups, nil
+	in := &ec2.DescribeInstancesInput{InstanceIds: []string{inst.Name}}
+	return r.lookup(ctx, "instance", inst, in, groupsOf)
+}
+
+// GroupInstances returns the ids of the instances the security group is
+// attached to (DescribeInstances filtered on instance.group-id), at most
+// MaxGroupInstances; same contract as InstanceGroups.
+func (r *Resolver) GroupInstances(ctx context.Context, group correlate.Ref) ([]string, error) {
+	in := &ec2.DescribeInstancesInput{Filters: []types.Filter{{Name: aws.String("instance.group-id"), Values: []string{group.Name}}}}
+	return r.lookup(ctx, "security group", group, in, instancesOf)
+}
+
+// lookup answers from the cache, else rate-limited DescribeInstances pages
+// read by pick.
+func (r *Resolver) lookup(ctx context.Context, what string, ref correlate.Ref, in *ec2.DescribeInstancesInput,
+	pick func([]types.Reservation, []string) []string) ([]string, error) {
+	key := ref.Type + "/" + ref.Account + "/" + ref.Region + "/" + ref.Name
+	if ids, ok := r.answers.Get(key); ok {
+		return ids, nil
 	}
-	if err := r.limiter.Wait(ctx); err != nil {
-		return nil, err
-	}
-	groups, err := r.describe(ctx, inst)
+	ids, err := r.describe(ctx, ref, in, pick)
 	if err != nil && !permanent(err) {
 		return nil, err
 	}
 	if err != nil {
-		r.opt.Log.Warn("cannot look up the security groups of an instance", "instance", inst.Name,
-			"account", inst.Account, "region", inst.Region, "err", err)
-		groups = nil
+		r.opt.Log.Warn("cannot look up the relations of a "+what, "id", ref.Name, "account", ref.Account, "region", ref.Region, "err", err)
+		ids = nil
 	}
-	r.answers.Add(key, groups)
-	return groups, nil
+	r.answers.Add(key, ids)
+	return ids, nil
 }
 
-// describe calls DescribeInstances for one instance.
-func (r *Resolver) describe(ctx context.Context, inst correlate.Ref) ([]string, error) {
-	out, err := r.client(inst).DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{inst.Name}})
-	if err != nil {
-		return nil, fmt.Errorf("describe instance %s in %s/%s: %w", inst.Name, inst.Account, inst.Region, err)
+// describe reads DescribeInstances pages, each after the rate limiter, until
+// pick has MaxGroupInstances ids or the pages end.
+func (r *Resolver) describe(ctx context.Context, ref correlate.Ref, in *ec2.DescribeInstancesInput,
+	pick func([]types.Reservation, []string) []string) ([]string, error) {
+	var ids []string
+	pages := ec2.NewDescribeInstancesPaginator(r.client(ref), in)
+	for pages.HasMorePages() && len(ids) < MaxGroupInstances {
+		if err := r.limiter.Wait(ctx); err != nil {
+			return nil, err
+		}
+		out, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("describe instances of %s in %s/%s: %w", ref.Name, ref.Account, ref.Region, err)
+		}
+		ids = pick(out.Reservations, ids)
 	}
-	var groups []string
-	for _, res := range out.Reservations {
+	if len(ids) > MaxGroupInstances {
+		r.opt.Log.Warn("security group used by more instances than are related", "id", ref.Name, "kept", MaxGroupInstances)
+		ids = ids[:MaxGroupInstances]
+	}
+	return ids, nil
+}
+
+// groupsOf appends the security groups of the listed instances.
+func groupsOf(rs []types.Reservation, ids []string) []string {
+	for _, res := range rs {
 		for _, in := range res.Instances {
 			for _, ni := range in.NetworkInterfaces {
 				for _, g := range ni.Groups {
-					groups = appendNew(groups, aws.ToString(g.GroupId))
+					ids = appendNew(ids, aws.ToString(g.GroupId))
 				}
 			}
 			for _, g := range in.SecurityGroups {
-				groups = appendNew(groups, aws.ToString(g.GroupId))
+				ids = appendNew(ids, aws.ToString(g.GroupId))
 			}
 		}
 	}
-	return groups, nil
+	return ids
+}
+
+// instancesOf appends the ids of the listed instances.
+func instancesOf(rs []types.Reservation, ids []string) []string {
+	for _, res := range rs {
+		for _, in := range res.Instances {
+			ids = appendNew(ids, aws.ToString(in.InstanceId))
+		}
+	}
+	return ids
 }
 
 func appendNew(list []string, s string) []string {

@@ -66,8 +66,9 @@ func launch(t *testing.T, cfg aws.Config, name string) (instance, group string) 
 }
 
 // TestDescribeInstancesOnMoto asks moto_server's EC2 for the groups of
-// instances in the caller's account and, through an assumed role, in
-// another account; answers are cached and unknown instances have none.
+// instances, and the instances of groups, in the caller's account and,
+// through an assumed role, in another account; answers are cached and
+// unknown resources have none.
 func TestDescribeInstancesOnMoto(t *testing.T) {
 	moto := motoserver.Start(t)
 	moto.Reset(t)
@@ -87,27 +88,41 @@ func TestDescribeInstancesOnMoto(t *testing.T) {
 	otherCfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(base), "arn:aws:iam::"+other+":role/"+role))
 	remote, remoteSG := launch(t, otherCfg, "remote-open")
 
+	other2, _ := launch(t, base, "own-closed") // another instance, another group
 	plain := New(base, Options{TTL: time.Hour})
 	viaRole := New(base, Options{RoleName: role, TTL: time.Hour})
 	ref := func(account, id string) correlate.Ref {
 		return correlate.Ref{Type: "AwsEc2Instance", Name: id, Account: account, Region: motoserver.Region, Partition: "aws"}
 	}
+	group := func(account, id string) correlate.Ref {
+		return correlate.Ref{Type: "AwsEc2SecurityGroup", Name: id, Account: account, Region: motoserver.Region, Partition: "aws"}
+	}
+	if other2 == own {
+		t.Fatal("moto gave two instances one id")
+	}
 	tests := []struct {
 		name string
 		r    *Resolver
-		inst correlate.Ref
+		ref  correlate.Ref
 		want []string
 	}{
 		{"own account, own credentials", plain, ref(ownAccount, own), []string{ownSG}},
 		{"other account through the assumed role", viaRole, ref(other, remote), []string{remoteSG}},
 		{"other account's instance is not visible without the role", plain, ref(other, remote), nil},
 		{"no such instance", plain, ref(ownAccount, "i-0123456789abcdef0"), nil},
+		{"the instances of a group (not the other instance)", plain, group(ownAccount, ownSG), []string{own}},
+		{"the instances of another account's group, through the role", viaRole, group(other, remoteSG), []string{remote}},
+		{"a group no instance uses", plain, group(ownAccount, "sg-0123456789abcdef0"), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := cnt.calls.Load()
+			ask := tt.r.InstanceGroups
+			if tt.ref.Type == "AwsEc2SecurityGroup" {
+				ask = tt.r.GroupInstances
+			}
 			for range 3 {
-				got, err := tt.r.InstanceGroups(ctx, tt.inst)
+				got, err := ask(ctx, tt.ref)
 				if err != nil {
 					t.Fatal(err)
 				}
