@@ -62,7 +62,10 @@ func BenchmarkDecodeStdlib(b *testing.B) {
 		if err := stdjson.Unmarshal(raw, &w); err != nil {
 			b.Fatal(err)
 		}
-		f := w.convert()
+		f, err := w.convert()
+		if err != nil {
+			b.Fatal(err)
+		}
 		f.Raw = raw
 	}
 	b.ReportMetric(float64(i)/time.Since(start).Seconds(), "findings/s")
@@ -79,7 +82,10 @@ func BenchmarkDecodeGoccy(b *testing.B) {
 		if err := goccy.Unmarshal(raw, &w); err != nil {
 			b.Fatal(err)
 		}
-		f := w.convert()
+		f, err := w.convert()
+		if err != nil {
+			b.Fatal(err)
+		}
 		f.Raw = raw
 	}
 	b.ReportMetric(float64(i)/time.Since(start).Seconds(), "findings/s")

@@ -5,6 +5,7 @@ import (
 	stdjson "encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -48,8 +49,8 @@ type wireFinding struct {
 	AwsAccountName        lenient[string]
 	VerificationState     lenient[string]
 	Sample                lenient[bool]
-	Confidence            flexNumber
-	Criticality           flexNumber
+	Confidence            wireNumber
+	Criticality           wireNumber
 	FindingProviderFields *wireProviderFields // pointers: most findings lack these
 	Malware               lenient[[]Malware]
 	Network               *lenient[wireNetwork]
@@ -83,8 +84,8 @@ func ensure[T any](p **T) *T {
 // Security Hub has seen since 2021, so it is decoded by hand (parse), with
 // encoding/json only as a lenient fallback.
 type wireProviderFields struct {
-	Confidence      flexNumber
-	Criticality     flexNumber
+	Confidence      wireNumber
+	Criticality     wireNumber
 	RelatedFindings []wireRelated
 	Severity        struct{ Label, Original string }
 	Types           []string
@@ -144,14 +145,14 @@ type wireNetwork struct {
 	Direction, Protocol                                 string
 	SourceIpV4, SourceIpV6, SourceDomain, SourceMac     string
 	DestinationIpV4, DestinationIpV6, DestinationDomain string
-	SourcePort, DestinationPort                         flexNumber
+	SourcePort, DestinationPort                         wireNumber
 }
 
 type wireNote struct{ Text, UpdatedBy, UpdatedAt string }
 
 type wireProcess struct {
 	Name, Path               string
-	Pid, ParentPid           flexNumber
+	Pid, ParentPid           wireNumber
 	LaunchedAt, TerminatedAt string
 }
 
@@ -195,7 +196,7 @@ type wireSeverity struct {
 	Label      string
 	Normalized flexNumber
 	Original   string
-	Product    flexNumber
+	Product    wireNumber
 }
 
 // UnmarshalJSON implements json.Unmarshaler. Label and Original may be
@@ -347,14 +348,17 @@ func isNull(b []byte) bool {
 }
 
 // flexNumber accepts a JSON number or a string holding one; Set reports
-// whether a usable value was present.
+// whether a usable value was present, Bad holds the text of one that is
+// not a finite number from 0 to 100 (see check).
 type flexNumber struct {
 	Value float64
 	Set   bool
+	Bad   string
 }
 
-// UnmarshalJSON implements json.Unmarshaler. A string that is not a number
-// leaves the value unset rather than failing the whole finding.
+// UnmarshalJSON implements json.Unmarshaler. A value that is not a finite
+// number from 0 to 100 (a word, "NaN", 1e999) does not fail the JSON
+// decoding; it is kept in Bad for check to report by field name.
 func (n *flexNumber) UnmarshalJSON(b []byte) error {
 	if len(b) >= 2 && b[0] == '"' {
 		b = b[1 : len(b)-1]
@@ -362,16 +366,38 @@ func (n *flexNumber) UnmarshalJSON(b []byte) error {
 	if len(b) == 0 || string(b) == "null" {
 		return nil
 	}
-	v, err := strconv.ParseFloat(string(bytes.TrimSpace(b)), 64)
-	if err != nil {
+	text := string(bytes.TrimSpace(b))
+	v, err := strconv.ParseFloat(text, 64)
+	if err != nil || math.IsNaN(v) || v < 0 || v > 100 {
+		n.Bad = text
 		return nil
 	}
 	n.Value, n.Set = v, true
 	return nil
 }
 
+// wireNumber is a number, or a string holding one, of a field only filters
+// read (a port, a pid, a score): any finite value; anything else leaves it
+// unset rather than failing the finding.
+type wireNumber struct {
+	Value float64
+	Set   bool
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (n *wireNumber) UnmarshalJSON(b []byte) error {
+	if len(b) >= 2 && b[0] == '"' {
+		b = b[1 : len(b)-1]
+	}
+	v, err := strconv.ParseFloat(string(bytes.TrimSpace(b)), 64)
+	if err == nil && !math.IsNaN(v) && !math.IsInf(v, 0) {
+		n.Value, n.Set = v, true
+	}
+	return nil
+}
+
 // intPtr returns the value as an int, or nil when none was given.
-func (n flexNumber) intPtr() *int {
+func (n wireNumber) intPtr() *int {
 	if !n.Set {
 		return nil
 	}
@@ -380,10 +406,18 @@ func (n flexNumber) intPtr() *int {
 }
 
 // floatPtr returns the value, or nil when none was given.
-func (n flexNumber) floatPtr() *float64 {
+func (n wireNumber) floatPtr() *float64 {
 	if !n.Set {
 		return nil
 	}
 	v := n.Value
 	return &v
+}
+
+// check reports a value UnmarshalJSON could not use, naming the field.
+func (n flexNumber) check(field string) error {
+	if n.Bad == "" {
+		return nil
+	}
+	return fmt.Errorf("field %s: %.40q is not a number from 0 to 100", field, n.Bad)
 }

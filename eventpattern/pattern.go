@@ -54,7 +54,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"reflect"
 	"sort"
 	"strings"
@@ -62,7 +61,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
+	"hubtriage/asff"
 	"hubtriage/config"
+	"hubtriage/correlate"
 	"hubtriage/filter"
 )
 
@@ -70,6 +71,8 @@ import (
 const (
 	Source             = "aws.securityhub"
 	DetailTypeImported = "Security Hub Findings - Imported"
+	// SourceGuardDuty sends "GuardDuty Finding" events (asff.DetailTypeGuardDuty).
+	SourceGuardDuty = "aws.guardduty"
 )
 
 // DefaultMaxLength is EventBridge's default quota on the size of an event
@@ -90,6 +93,11 @@ type Options struct {
 	// suppressed and passed findings; the state they would clear is then
 	// cleared by the daily reconcile instead of at once.
 	SkipInactive bool
+	// GuardDuty adds GuardDuty's own "GuardDuty Finding" events that name
+	// an instance's security groups: the only events that tell which
+	// security groups an instance uses (Security Hub's copies do not), which
+	// correlation rules with conditions via AwsEc2SecurityGroup need.
+	GuardDuty bool
 }
 
 // Rule is one rule's name and compiled filter.
@@ -113,24 +121,63 @@ type Pattern struct {
 	Doc map[string]any
 	// Notes lists what the pattern leaves to the Lambda's filters.
 	Notes []Note
-	// terms are the alternatives Doc joins with "$or" (nil when Doc has
-	// none to split: it matches everything, or nothing).
-	terms []term
+	// securityHub is the part of Doc for Security Hub's events, joining
+	// terms with "$or" (nil terms: it matches every event, or none);
+	// others are whole patterns Doc joins to it (GuardDuty's events).
+	securityHub map[string]any
+	terms       []term
+	others      []map[string]any
 }
 
-// FromConfig derives the pattern for cfg's rules.
+// FromConfig derives the pattern for cfg's alert rules and, when
+// correlation is on, for the conditions of its correlation rules (whose
+// findings must reach the Lambda whether or not an alert rule matches
+// them), adding GuardDuty's events when a correlation rule needs the
+// security groups of instances (Options.GuardDuty).
 func FromConfig(cfg *config.Config, opt Options) *Pattern {
-	rules := make([]Rule, len(cfg.Rules))
-	for i, r := range cfg.Rules {
-		rules[i] = Rule{Name: r.Name, Filter: r.Filter}
+	rules := make([]Rule, 0, len(cfg.Rules))
+	for _, r := range cfg.Rules {
+		rules = append(rules, Rule{Name: r.Name, Filter: r.Filter})
+	}
+	if cfg.Correlation.On() {
+		for _, r := range cfg.Correlation.Compiled {
+			for _, c := range r.Conditions {
+				rules = append(rules, Rule{Name: "correlation " + r.Name + "." + c.Name, Filter: c.Filter})
+			}
+			opt.GuardDuty = opt.GuardDuty || r.HasVia(correlate.TypeSecurityGroup)
+		}
 	}
 	return Derive(rules, opt)
 }
 
 // Derive returns a pattern matching every Imported event with a finding
 // that one of rules may match (and, unless opt.SkipInactive, every
-// inactive finding).
+// inactive finding), and with opt.GuardDuty the GuardDuty events that name
+// an instance's security groups.
 func Derive(rules []Rule, opt Options) *Pattern {
+	p := deriveSecurityHub(rules, opt)
+	p.securityHub = p.Doc
+	if opt.GuardDuty {
+		p.others = []map[string]any{guardDutyTerm()}
+		p.Doc = map[string]any{"$or": []any{p.Doc, guardDutyTerm()}}
+	}
+	return p
+}
+
+// guardDutyTerm matches "GuardDuty Finding" events on an instance with
+// security groups (resource.instanceDetails.networkInterfaces[].
+// securityGroups[].groupId; EventBridge matches inside arrays).
+func guardDutyTerm() map[string]any {
+	return map[string]any{
+		"source":      []any{SourceGuardDuty},
+		"detail-type": []any{asff.DetailTypeGuardDuty},
+		"detail": map[string]any{"resource": map[string]any{"instanceDetails": map[string]any{"networkInterfaces": map[string]any{
+			"securityGroups": map[string]any{"groupId": []any{map[string]any{"exists": true}}}}}}},
+	}
+}
+
+// deriveSecurityHub is the pattern for Security Hub's Imported events.
+func deriveSecurityHub(rules []Rule, opt Options) *Pattern {
 	p := &Pattern{}
 	var terms []term
 	for _, r := range rules {
@@ -194,26 +241,47 @@ func (p *Pattern) JSON(indent bool) ([]byte, error) {
 // order, so the result is deterministic. It fails with ErrTooLong when one
 // alternative alone is longer than maxLen.
 func (p *Pattern) Split(maxLen int) ([]*Pattern, error) {
-	whole, err := encode(p.Doc, "")
+	if length(mustEncode(p.Doc)) <= maxLen {
+		return []*Pattern{p}, nil
+	}
+	parts, err := splitTerms(p.securityHub, p.terms, maxLen)
 	if err != nil {
 		return nil, err
 	}
-	if length(whole) <= maxLen {
-		return []*Pattern{p}, nil
+	for _, o := range p.others {
+		if n := length(mustEncode(o)); n > maxLen {
+			return nil, fmt.Errorf("%w: the GuardDuty pattern is %d characters, limit %d", ErrTooLong, n, maxLen)
+		}
+		parts = append(parts, &Pattern{Doc: o, securityHub: o})
 	}
-	if len(p.terms) < 2 {
-		return nil, fmt.Errorf("%w: %d characters, limit %d: simplify the rule's filter", ErrTooLong, length(whole), maxLen)
+	return parts, nil
+}
+
+// mustEncode renders a pattern compactly (its values are strings, numbers
+// and maps, which always encode).
+func mustEncode(doc map[string]any) []byte {
+	b, _ := encode(doc, "")
+	return b
+}
+
+// splitTerms packs the alternatives of the Security Hub pattern doc into
+// patterns of at most maxLen characters.
+func splitTerms(doc map[string]any, terms []term, maxLen int) ([]*Pattern, error) {
+	if n := length(mustEncode(doc)); n <= maxLen {
+		return []*Pattern{{Doc: doc, securityHub: doc, terms: terms}}, nil
+	} else if len(terms) < 2 {
+		return nil, fmt.Errorf("%w: %d characters, limit %d: simplify the rule's filter", ErrTooLong, n, maxLen)
 	}
 	var parts []*Pattern
 	var group []term
-	for i, t := range p.terms {
+	for i, t := range terms {
 		next := append(group[:len(group):len(group)], t)
 		if size(next) <= maxLen {
 			group = next
 			continue
 		}
 		if len(group) > 0 {
-			parts = append(parts, &Pattern{Doc: docOf(group), terms: group})
+			parts = append(parts, part(group))
 		}
 		if n := size([]term{t}); n > maxLen {
 			return nil, fmt.Errorf("%w: alternative %d alone is %d characters, limit %d: simplify that rule's filter",
@@ -221,17 +289,17 @@ func (p *Pattern) Split(maxLen int) ([]*Pattern, error) {
 		}
 		group = []term{t}
 	}
-	return append(parts, &Pattern{Doc: docOf(group), terms: group}), nil
+	return append(parts, part(group)), nil
+}
+
+// part is the pattern of some of the Security Hub alternatives.
+func part(terms []term) *Pattern {
+	doc := docOf(terms)
+	return &Pattern{Doc: doc, securityHub: doc, terms: terms}
 }
 
 // size is the length of the compact pattern matching any of terms.
-func size(terms []term) int {
-	b, err := encode(docOf(terms), "")
-	if err != nil {
-		return math.MaxInt // cannot happen: terms hold strings, numbers and maps
-	}
-	return length(b)
-}
+func size(terms []term) int { return length(mustEncode(docOf(terms))) }
 
 // length counts characters the way EventBridge's quota does.
 func length(b []byte) int { return utf8.RuneCount(b) }

@@ -19,6 +19,7 @@ func TestEventBridgePatternCommand(t *testing.T) {
     filter:
       SeverityLabel: [{Value: HIGH, Comparison: EQUALS}]
       UpdatedAt: [{DateRange: {Value: 7, Unit: DAYS}}]
+correlation: {enabled: false}
 `
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -56,6 +57,29 @@ func TestEventBridgePatternCommand(t *testing.T) {
 	}
 }
 
+// TestEventBridgePatternForCorrelation: with the built-in correlation rules
+// on (the default), the pattern also lets through the findings their
+// conditions select and GuardDuty's own events naming security groups.
+func TestEventBridgePatternForCorrelation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hubtriage.yaml")
+	if err := os.WriteFile(path, []byte("rules: [{name: high, filter: {SeverityLabel: [{Value: HIGH, Comparison: EQUALS}]}}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd := newEventBridgePattern()
+	cmd.SetArgs([]string{"--config", path, "--compact"})
+	cmd.SetOut(&stdout)
+	cmd.SetErr(&stderr)
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"source":["aws.guardduty"]`, `"detail-type":["GuardDuty Finding"]`, `"EC2.19"`, `"PCI.EC2.5"`} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("pattern %s lacks %s", stdout.String(), want)
+		}
+	}
+}
+
 func TestEventBridgePatternBadConfig(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bad.yaml")
 	if err := os.WriteFile(path, []byte("rules: []\n"), 0o600); err != nil {
@@ -75,7 +99,7 @@ func TestEventBridgePatternBadConfig(t *testing.T) {
 // TestEventBridgePatternSplitsPastTheQuota runs the command on a config
 // whose pattern exceeds EventBridge's default 2,048 characters: it prints
 // several compact patterns, one per line, each within the quota, and says
-// so on stderr; --max-length 4096 (a raised quota) gives one.
+// so on stderr; a --max-length above its length (a raised quota) gives one.
 func TestEventBridgePatternSplitsPastTheQuota(t *testing.T) {
 	path := filepath.Join("..", "..", "eventpattern", "testdata", "config", "tenrules.yaml")
 	run := func(args ...string) (string, string) {
@@ -104,7 +128,7 @@ func TestEventBridgePatternSplitsPastTheQuota(t *testing.T) {
 			t.Errorf("line %d is %d characters, over EventBridge's default quota", i+1, n)
 		}
 	}
-	if out, _ := run("--max-length", "4096"); strings.Count(out, "\n") != 1 {
-		t.Errorf("with --max-length 4096: %q, want one pattern", out)
+	if out, _ := run("--max-length", "100000"); strings.Count(out, "\n") != 1 {
+		t.Errorf("with --max-length 100000: %q, want one pattern", out)
 	}
 }
