@@ -10,9 +10,9 @@ import "errors"
 // its kind (errors.Is(err, ErrUnsupportedEvent) holds for an
 // *UnsupportedEvent) and the details.
 type (
-	// UnsupportedEvent is an EventBridge event of a detail type the
-	// handler does not process: the rule routing it here is misconfigured.
-	// Retrying it cannot succeed.
+	// UnsupportedEvent is an EventBridge event the handler does not
+	// process (another service's): the rule routing it here is
+	// misconfigured. Retrying it cannot succeed.
 	UnsupportedEvent struct{ error }
 	// MalformedEvent is a payload that is not JSON, or whose findings do
 	// not decode. Retrying it cannot succeed.

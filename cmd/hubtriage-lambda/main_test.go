@@ -77,8 +77,11 @@ func TestUnsupportedEventHasAStableErrorType(t *testing.T) {
 	api := &runtimeAPI{events: make(chan string, 1), results: make(chan posted, 1)}
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	api.events <- `{"version":"0","id":"6f1d2c3b-aaaa-bbbb-cccc-000000000001","detail-type":"Security Hub Insight Results",` +
-		`"source":"aws.securityhub","account":"123456789012","time":"2026-03-02T09:00:00Z","region":"us-east-1","resources":[],"detail":{}}`
+	// An EC2 event, as a misrouted EventBridge rule would deliver (example
+	// from the EventBridge user guide's "EC2 Instance State-change Notification").
+	api.events <- `{"version":"0","id":"6f1d2c3b-aaaa-bbbb-cccc-000000000001","detail-type":"EC2 Instance State-change Notification",` +
+		`"source":"aws.ec2","account":"123456789012","time":"2026-03-02T09:00:00Z","region":"us-east-1",` +
+		`"resources":["arn:aws:ec2:us-east-1:123456789012:instance/i-abcd1111"],"detail":{"instance-id":"i-abcd1111","state":"pending"}}`
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin)
@@ -111,7 +114,7 @@ func TestUnsupportedEventHasAStableErrorType(t *testing.T) {
 	if got.Kind != "error" || body.ErrorType != "UnsupportedEvent" {
 		t.Errorf("posted %s with errorType %q (%s), want error with errorType UnsupportedEvent", got.Kind, body.ErrorType, got.Body)
 	}
-	if !strings.Contains(body.ErrorMessage, `detail-type "Security Hub Insight Results"`) {
+	if !strings.Contains(body.ErrorMessage, `detail-type "EC2 Instance State-change Notification"`) {
 		t.Errorf("errorMessage %q does not name the detail type", body.ErrorMessage)
 	}
 }
