@@ -13,7 +13,8 @@ import (
 // it supports on its own (StringFilters EQUALS, PREFIX, NOT_EQUALS,
 // CONTAINS; DateFilters Start/End; NumberFilters; Operator,
 // CompositeOperator and NestedCompositeFilters) and rejects the rest with
-// InvalidInputException rather than ignore them. It pages like GetFindings.
+// ValidationException (the V2 operations' error for bad input) rather than
+// ignore them. It pages like GetFindings.
 
 // GetFindingsV2 is the operation name in Requests.
 const GetFindingsV2 Operation = "GetFindingsV2"

@@ -265,7 +265,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		resp, rec.Findings, err = s.batchUpdate(body)
 	}
 	if err != nil {
-		s.fail(w, rec, http.StatusBadRequest, "InvalidInputException", err.Error())
+		code := "InvalidInputException"
+		if op == GetFindingsV2 {
+			code = "ValidationException" // the V2 operations' error for bad input
+		}
+		s.fail(w, rec, http.StatusBadRequest, code, err.Error())
 		return
 	}
 	s.reply(w, rec, http.StatusOK, resp)
