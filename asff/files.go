@@ -150,6 +150,9 @@ func streamInput(ctx context.Context, in Input, stdin io.Reader, opt Options, fn
 		}
 		defer f.Close()
 		r = f
+		if opt.OnRead != nil {
+			r = readReporter{r: f, onRead: opt.OnRead}
+		}
 	}
 	rr := &recordingReader{r: r}
 	err := Stream(ctx, in.Name, rr, opt, fn)
@@ -157,4 +160,16 @@ func streamInput(ctx context.Context, in Input, stdin io.Reader, opt Options, fn
 		return &unreadableError{rr.err}
 	}
 	return err
+}
+
+// readReporter reports the size of every read.
+type readReporter struct {
+	r      io.Reader
+	onRead func(int)
+}
+
+func (c readReporter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.onRead(n)
+	return n, err
 }
