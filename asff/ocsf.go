@@ -2,6 +2,7 @@ package asff
 
 import (
 	stdjson "encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -43,7 +44,7 @@ func decodeOCSF(doc []byte, s, e int, pos position) (*Finding, error) {
 	f, err := o.toFinding()
 	if err != nil {
 		cause := ErrField
-		if strings.HasPrefix(err.Error(), "missing") {
+		if errors.Is(err, ErrMissingField) {
 			cause = ErrMissingField
 		}
 		return nil, pos.errorAt(doc, s, cause, err.Error())
@@ -109,9 +110,9 @@ func (o *ocsfFinding) toFinding() (*Finding, error) {
 	fi := &o.FindingInfo
 	switch {
 	case fi.UID == "":
-		return nil, fmt.Errorf("missing required field finding_info.uid")
+		return nil, fmt.Errorf("%w finding_info.uid", ErrMissingField)
 	case o.Metadata.Product.UID == "":
-		return nil, fmt.Errorf("missing required field metadata.product.uid")
+		return nil, fmt.Errorf("%w metadata.product.uid", ErrMissingField)
 	}
 	productArn := productV1(o.Metadata.Product.UID)
 	var tp timeParser
