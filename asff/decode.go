@@ -19,16 +19,23 @@ const (
 	pfRuleID        = "RuleId"
 )
 
-// DecodeFinding decodes one finding JSON object, ASFF or OCSF (mapped as
-// docs/ocsf.md says). Raw is a copy of b. Missing or oddly typed optional
-// fields are resolved as documented on Finding; a value that is not a JSON
-// object, invalid JSON, or a finding without its identity (ASFF Id and
-// ProductArn; OCSF finding_info.uid and metadata.product.uid) is an error
-// of type *DecodeError whose Line and Offset point into b.
+// DecodeFinding decodes one finding JSON object: ASFF, OCSF (mapped as
+// docs/ocsf.md says) or GuardDuty's own (the detail of a "GuardDuty
+// Finding" event, as Raw keeps it; see guardduty.go). Raw is a copy of b.
+// Missing or oddly typed optional fields are resolved as documented on
+// Finding; a value that is not a JSON object, invalid JSON, or a finding
+// without its identity (ASFF Id and ProductArn; OCSF finding_info.uid and
+// metadata.product.uid; GuardDuty arn) is an error of type *DecodeError
+// whose Line and Offset point into b.
 func DecodeFinding(b []byte) (*Finding, error) {
 	raw := bytes.Clone(b)
 	if s := skipSpace(raw, 0); s < len(raw) && raw[s] == '{' && isOCSF(raw, s) {
 		return decodeOCSF(raw, s, trimRightSpace(raw), position{line: 1})
+	}
+	if s := skipSpace(raw, 0); s < len(raw) && raw[s] == '{' {
+		if sh, err := classify(raw, s); err == nil && sh == shapeGuardDuty {
+			return decodeGuardDuty(raw, position{line: 1})
+		}
 	}
 	return decodeFinding(raw, position{line: 1})
 }

@@ -80,6 +80,12 @@ type Resource struct {
 	// Data is the raw JSON of an OCSF resource's data object (nil for ASFF
 	// and when absent); its shape is the reporting service's own.
 	Data []byte
+	// SecurityGroups are the ids of the security groups attached to an
+	// instance, when the source names them: GuardDuty's own findings
+	// (resource.instanceDetails.networkInterfaces[].securityGroups[].groupId)
+	// and OCSF findings (resources[].data.network_interfaces[].
+	// security_groups[]). ASFF has no such field: nil for ASFF findings.
+	SecurityGroups []string
 }
 
 // Compliance carries the control result of a standards finding.

@@ -19,12 +19,19 @@ const (
 	// FormatOCSF is an OCSF finding (the new Security Hub, Security Lake,
 	// Prowler and ElectricEye OCSF output), mapped into the ASFF model.
 	FormatOCSF
+	// FormatGuardDuty is GuardDuty's own finding (a "GuardDuty Finding"
+	// event's detail), mapped as Security Hub's integration does (see
+	// guardduty.go).
+	FormatGuardDuty
 )
 
 // String names the format as the docs and decisions do.
 func (f Format) String() string {
-	if f == FormatOCSF {
+	switch f {
+	case FormatOCSF:
 		return "OCSF"
+	case FormatGuardDuty:
+		return "GuardDuty"
 	}
 	return "ASFF"
 }

@@ -17,6 +17,7 @@ const (
 	shapeWrapper                  // recorded boto3 response {"status_code":..., "data": {...}}
 	shapeBatchUpdate              // BatchUpdateFindings request body
 	shapeOCSF                     // one OCSF finding
+	shapeGuardDuty                // GuardDuty's own finding (an EventBridge event's detail)
 )
 
 // maxNesting bounds how deep arrays of containers may nest.
@@ -67,6 +68,8 @@ func decodeValue(doc []byte, i int, pos position, depth int, out []Result) []Res
 			"BatchUpdateFindings request body (FindingIdentifiers), not a finding")})
 	case shapeOCSF:
 		return appendOCSF(out, doc, i, len(doc), pos)
+	case shapeGuardDuty:
+		return appendGuardDuty(out, doc, i, len(doc), pos)
 	}
 	return appendFinding(out, doc, i, len(doc), pos)
 }
@@ -108,6 +111,8 @@ func keyShape(key []byte) (shape, bool) {
 	case "class_uid", "finding_info", "metadata", "activity_id", "activity_name", "category_uid",
 		"type_uid", "severity_id", "status_id", "class_name", "type_name", "category_name":
 		return shapeOCSF, true // keys only an OCSF finding has
+	case "accountId", "arn":
+		return shapeGuardDuty, true // keys of GuardDuty's own findings (ASFF's are capitalised)
 	}
 	return 0, false
 }
@@ -141,6 +146,14 @@ func decodeEnvelope(doc []byte, i int, pos position, out []Result) []Result {
 			if doc[vs] != '{' {
 				return -1, nil
 			}
+			if sh, _ := classify(doc, vs); detailType == DetailTypeGuardDuty || sh == shapeGuardDuty {
+				end, err := valueEnd(doc, vs)
+				if err == nil {
+					found = true
+					out = appendGuardDuty(out, doc, vs, end, pos)
+				}
+				return end, err
+			}
 			return members(doc, vs, true, func(key []byte, fs int) (int, error) {
 				if string(key) != "findings" || doc[fs] != '[' {
 					return -1, nil
@@ -162,6 +175,15 @@ func decodeEnvelope(doc []byte, i int, pos position, out []Result) []Result {
 		err = &walkError{Pos: i, Reason: reason, Cause: cause}
 	}
 	return appendWalkError(out, doc, pos, err)
+}
+
+// appendGuardDuty decodes doc[s:e], a GuardDuty finding, as one finding.
+func appendGuardDuty(out []Result, doc []byte, s, e int, pos position) []Result {
+	f, err := decodeGuardDuty(doc[s:e], pos.at(doc, s))
+	if err != nil {
+		return append(out, Result{Err: err})
+	}
+	return append(out, Result{Finding: f})
 }
 
 // decodeFindingsList decodes the array under key in the object at doc[i].

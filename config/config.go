@@ -48,8 +48,33 @@ type Correlation struct {
 	// Account owns the correlated findings' product ARN
 	// (product/<account>/default); default: the resource's account.
 	Account string `yaml:"account"`
+	// Relations configures where relations come from besides findings.
+	Relations Relations `yaml:"relations"`
 	// Compiled holds the compiled rules, set by Parse.
 	Compiled []*correlate.Rule `yaml:"-"`
+}
+
+// Relations configures lookups of relations no finding carried.
+type Relations struct {
+	// EC2 asks EC2 DescribeInstances for an instance's security groups.
+	EC2 EC2Relations `yaml:"ec2"`
+}
+
+// EC2Relations configures the EC2 DescribeInstances lookup (off by
+// default), for rules with a condition via AwsEc2SecurityGroup.
+type EC2Relations struct {
+	Enabled bool `yaml:"enabled"`
+	// RoleName is assumed in the instance's account
+	// (arn:<partition>:iam::<account>:role/<role_name>); empty: the
+	// process's own credentials, which see their own account only.
+	RoleName string `yaml:"role_name"`
+	// TTL is how long an answer is kept and counts (default 1h).
+	TTL Duration `yaml:"ttl"`
+	// Rate bounds DescribeInstances calls per second, all accounts
+	// together (default 5).
+	Rate int `yaml:"rate"`
+	// Endpoint overrides the EC2 and STS endpoints (tests, VPC endpoints).
+	Endpoint string `yaml:"endpoint"`
 }
 
 // On reports whether correlation runs.
@@ -141,6 +166,8 @@ func Default() Config {
 	return Config{
 		State:    State{Backend: "bolt", Path: "./hubtriage.db", Lease: Duration(5 * time.Minute)},
 		Pipeline: Pipeline{Workers: 64},
+		Correlation: Correlation{Relations: Relations{EC2: EC2Relations{
+			TTL: Duration(correlate.DefaultGroupsTTL), Rate: 5}}},
 	}
 }
 

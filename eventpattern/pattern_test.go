@@ -179,10 +179,19 @@ func TestPatternLetsThroughEverythingTheLambdaNeeds(t *testing.T) {
 	}
 }
 
+// anyRule reports whether an alert rule or a condition of a correlation
+// rule of cfg matches f.
 func anyRule(cfg *config.Config, f *asff.Finding) bool {
 	for _, r := range cfg.Rules {
 		if r.Filter.Match(f, now) {
 			return true
+		}
+	}
+	for _, r := range cfg.Correlation.Compiled {
+		for _, c := range r.Conditions {
+			if c.Filter.Match(f, now) {
+				return true
+			}
 		}
 	}
 	return false

@@ -42,6 +42,8 @@ func TestInvocationKinds(t *testing.T) {
 	}{
 		{name: "bare finding (manual invoke)", payload: finding, kind: KindFindings, notified: 1},
 		{name: "array of findings", payload: "[" + finding + "]", kind: KindFindings, notified: 1},
+		{name: "GuardDuty Finding event", payload: string(readTestdata(t, "../correlate/testdata/findings/guardduty-event-ssh-bruteforce-target.json")),
+			kind: KindFindings, notified: 1},
 		// Security Hub events without findings are skipped, not failed
 		// (no retries into the dead-letter queue); the documented sample.
 		{name: "insight results", payload: string(readTestdata(t, "../asff/testdata/events/insight-results.json")),

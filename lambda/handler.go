@@ -3,9 +3,11 @@
 // no triage logic of its own:
 //
 //   - "Security Hub Findings - Imported", "Security Hub Findings - Custom
-//     Action" and "Findings Imported V2" (OCSF) events (and, for manual
-//     invocations, any payload asff.Stream reads: a finding, an array, a
-//     GetFindings response) run the pipeline over the findings they carry;
+//     Action" and "Findings Imported V2" (OCSF) events, GuardDuty's own
+//     "GuardDuty Finding" events (which name an instance's security groups,
+//     see asff) and, for manual invocations, any payload asff.Stream reads
+//     (a finding, an array, a GetFindings response) run the pipeline over
+//     the findings they carry;
 //   - other Security Hub events ("Security Hub Insight Results") carry no
 //     findings: they are a "skipped" decision, not an error, so they are
 //     not retried into the dead-letter queue;
@@ -178,14 +180,14 @@ func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (Response
 	switch hd.DetailType {
 	case DetailScheduled:
 		return h.schedule(ctx, log, hd)
-	case DetailImported, DetailCustomAction, DetailImportedV2, "":
+	case DetailImported, DetailCustomAction, DetailImportedV2, asff.DetailTypeGuardDuty, "":
 		return h.findings(ctx, log, hd, payload)
 	}
 	if hd.Source == SourceSecurityHub {
 		return h.findings(ctx, log, hd, payload) // decided "skipped": it carries no findings
 	}
-	err = fmt.Errorf("%w: detail-type %q from %q (want a Security Hub event or %q)",
-		ErrUnsupportedEvent, hd.DetailType, hd.Source, DetailScheduled)
+	err = fmt.Errorf("%w: detail-type %q from %q (want a Security Hub event, %q or %q)",
+		ErrUnsupportedEvent, hd.DetailType, hd.Source, asff.DetailTypeGuardDuty, DetailScheduled)
 	log.Error("reject event", "err", err)
 	return Response{Kind: KindFindings, EventID: hd.ID, DetailType: hd.DetailType}, err
 }

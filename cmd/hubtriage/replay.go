@@ -167,11 +167,8 @@ func newProgress(stderr io.Writer, args []string) *progress {
 func inputBytes(args []string) int64 {
 	var total int64
 	for _, in := range asff.Files(args) {
-		if in.Path == "" || in.Err != nil {
-			return -1
-		}
 		st, err := os.Stat(in.Path)
-		if err != nil {
+		if in.Path == "" || in.Err != nil || err != nil {
 			return -1
 		}
 		total += st.Size()
