@@ -127,6 +127,9 @@ type Pattern struct {
 	securityHub map[string]any
 	terms       []term
 	others      []map[string]any
+	// docOf builds the securityHub part matching any of some terms (nil
+	// when terms cannot be split off).
+	docOf func([]term) map[string]any
 }
 
 // FromConfig derives the pattern for cfg's alert rules and, when
@@ -197,28 +200,31 @@ func deriveSecurityHub(rules []Rule, opt Options) *Pattern {
 		terms = append(terms, inactiveTerms()...)
 	}
 	p.terms = dedupe(terms)
-	p.Doc = docOf(p.terms)
+	p.docOf = func(ts []term) map[string]any {
+		doc := base()
+		doc["detail"] = findingsDetail(ts, "Id")
+		return doc
+	}
+	p.Doc = p.docOf(p.terms)
 	return p
 }
 
-// docOf is the pattern matching any of terms.
-func docOf(terms []term) map[string]any {
-	doc := base()
+// findingsDetail is the pattern's "detail" member: the findings matching
+// any of terms. With no terms it matches only findings without the always
+// present field idField, so the rule never fires.
+func findingsDetail(terms []term, idField ...string) map[string]any {
 	switch len(terms) {
 	case 0:
-		// No rule can match and inactive findings are skipped: match only
-		// what cannot exist, so the rule never fires.
-		doc["detail"] = map[string]any{"findings": map[string]any{"Id": []any{map[string]any{"exists": false}}}}
+		never := term{key(at(idField...)): {map[string]any{"exists": false}}}
+		return map[string]any{"findings": never.nested()}
 	case 1:
-		doc["detail"] = map[string]any{"findings": terms[0].nested()}
-	default:
-		ors := make([]any, len(terms))
-		for i, t := range terms {
-			ors[i] = t.nested()
-		}
-		doc["detail"] = map[string]any{"findings": map[string]any{"$or": ors}}
+		return map[string]any{"findings": terms[0].nested()}
 	}
-	return doc
+	ors := make([]any, len(terms))
+	for i, t := range terms {
+		ors[i] = t.nested()
+	}
+	return map[string]any{"findings": map[string]any{"$or": ors}}
 }
 
 func base() map[string]any {
@@ -244,7 +250,7 @@ func (p *Pattern) Split(maxLen int) ([]*Pattern, error) {
 	if length(mustEncode(p.Doc)) <= maxLen {
 		return []*Pattern{p}, nil
 	}
-	parts, err := splitTerms(p.securityHub, p.terms, maxLen)
+	parts, err := splitTerms(p.securityHub, p.terms, p.docOf, maxLen)
 	if err != nil {
 		return nil, err
 	}
@@ -266,40 +272,37 @@ func mustEncode(doc map[string]any) []byte {
 
 // splitTerms packs the alternatives of the Security Hub pattern doc into
 // patterns of at most maxLen characters.
-func splitTerms(doc map[string]any, terms []term, maxLen int) ([]*Pattern, error) {
+func splitTerms(doc map[string]any, terms []term, docOf func([]term) map[string]any, maxLen int) ([]*Pattern, error) {
 	if n := length(mustEncode(doc)); n <= maxLen {
-		return []*Pattern{{Doc: doc, securityHub: doc, terms: terms}}, nil
-	} else if len(terms) < 2 {
+		return []*Pattern{{Doc: doc, securityHub: doc, terms: terms, docOf: docOf}}, nil
+	} else if len(terms) < 2 || docOf == nil {
 		return nil, fmt.Errorf("%w: %d characters, limit %d: simplify the rule's filter", ErrTooLong, n, maxLen)
 	}
 	var parts []*Pattern
 	var group []term
 	for i, t := range terms {
 		next := append(group[:len(group):len(group)], t)
-		if size(next) <= maxLen {
+		if length(mustEncode(docOf(next))) <= maxLen {
 			group = next
 			continue
 		}
 		if len(group) > 0 {
-			parts = append(parts, part(group))
+			parts = append(parts, part(group, docOf))
 		}
-		if n := size([]term{t}); n > maxLen {
+		if n := length(mustEncode(docOf([]term{t}))); n > maxLen {
 			return nil, fmt.Errorf("%w: alternative %d alone is %d characters, limit %d: simplify that rule's filter",
 				ErrTooLong, i+1, n, maxLen)
 		}
 		group = []term{t}
 	}
-	return append(parts, part(group)), nil
+	return append(parts, part(group, docOf)), nil
 }
 
-// part is the pattern of some of the Security Hub alternatives.
-func part(terms []term) *Pattern {
+// part is the pattern of some of the alternatives.
+func part(terms []term, docOf func([]term) map[string]any) *Pattern {
 	doc := docOf(terms)
-	return &Pattern{Doc: doc, securityHub: doc, terms: terms}
+	return &Pattern{Doc: doc, securityHub: doc, terms: terms, docOf: docOf}
 }
-
-// size is the length of the compact pattern matching any of terms.
-func size(terms []term) int { return length(mustEncode(docOf(terms))) }
 
 // length counts characters the way EventBridge's quota does.
 func length(b []byte) int { return utf8.RuneCount(b) }

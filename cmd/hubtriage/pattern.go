@@ -15,6 +15,7 @@ type patternOptions struct {
 	compact      bool
 	skipInactive bool
 	maxLength    int
+	findingsV2   bool
 }
 
 // templatePatterns is how many patterns deploy/template.yaml takes
@@ -32,7 +33,9 @@ rules) and prints it as JSON on stdout; when a correlation rule needs the
 security groups of instances, it also matches GuardDuty's own "GuardDuty
 Finding" events that name them. The
 pattern matches a superset of what the rules match (the Lambda filters again);
-what it cannot express is listed as notes on stderr.
+what it cannot express is listed as notes on stderr. With --findings-v2 the
+pattern is for "Findings Imported V2" events of the new Security Hub, narrowed
+by the rules' ocsf_filter.
 
 A pattern longer than --max-length characters (EventBridge's default quota,
 2048; raise the flag after raising the quota) is split into several patterns,
@@ -51,6 +54,8 @@ template as FindingsEventPattern, FindingsEventPattern2, ... (up to 4).`,
 		"leave out archived/resolved/suppressed/passed findings (reconcile then clears their state)")
 	f.IntVar(&o.maxLength, "max-length", eventpattern.DefaultMaxLength,
 		"EventBridge's event pattern size quota in characters; longer patterns are split")
+	f.BoolVar(&o.findingsV2, "findings-v2", false,
+		"derive the pattern for the new Security Hub's \"Findings Imported V2\" (OCSF) events from the rules' ocsf_filter")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }
@@ -63,7 +68,11 @@ func printPattern(o patternOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageErr(err)
 	}
-	p := eventpattern.FromConfig(cfg, eventpattern.Options{SkipInactive: o.skipInactive})
+	derive := eventpattern.FromConfig
+	if o.findingsV2 {
+		derive = eventpattern.FromConfigV2
+	}
+	p := derive(cfg, eventpattern.Options{SkipInactive: o.skipInactive})
 	parts, err := p.Split(o.maxLength)
 	if err != nil {
 		return &exitError{code: exitPartial, err: err}
