@@ -13,9 +13,9 @@ import (
 	"hubtriage/daemon"
 	"hubtriage/filter"
 	"hubtriage/internal/fixtures"
+	"hubtriage/internal/shtest"
 	"hubtriage/notify"
 	"hubtriage/pipeline"
-	"hubtriage/securityhub/shtest"
 	"hubtriage/store/bolt"
 )
 

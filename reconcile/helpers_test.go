@@ -11,10 +11,10 @@ import (
 	"hubtriage/asff"
 	"hubtriage/filter"
 	"hubtriage/internal/fixtures"
+	"hubtriage/internal/shtest"
 	"hubtriage/notify"
 	"hubtriage/pipeline"
 	"hubtriage/securityhub"
-	"hubtriage/securityhub/shtest"
 	"hubtriage/store/bolt"
 )
 
