@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -53,7 +52,7 @@ func buildSMTP(name string, e *config.Email) (notify.Channel, error) {
 	}
 	return smtp.New(name, smtp.Config{
 		Host: e.SMTP.Host, Port: e.SMTP.Port, Username: user, Password: pass,
-		TLS: e.SMTP.TLS, From: e.From, To: e.To, Timeout: time.Duration(e.SMTP.Timeout),
+		TLS: e.SMTP.TLS, From: e.From, To: e.To, Timeout: e.SMTP.SendTimeout(),
 	})
 }
 

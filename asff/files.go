@@ -111,5 +111,21 @@ func streamInput(ctx context.Context, in Input, stdin io.Reader, opt Options, fn
 		return fmt.Errorf("input %s: %w", in.Name, err)
 	}
 	defer f.Close()
-	return Stream(ctx, in.Name, f, opt, fn)
+	var r io.Reader = f
+	if opt.OnRead != nil {
+		r = readReporter{r: f, onRead: opt.OnRead}
+	}
+	return Stream(ctx, in.Name, r, opt, fn)
+}
+
+// readReporter reports the size of every read.
+type readReporter struct {
+	r      io.Reader
+	onRead func(int)
+}
+
+func (c readReporter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.onRead(n)
+	return n, err
 }

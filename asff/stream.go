@@ -16,6 +16,9 @@ type Options struct {
 	// element of a top-level array); larger ones are skipped with an
 	// ErrTooLarge DecodeError. <= 0 means 64 MiB.
 	MaxDocument int
+	// OnRead, when set, is called with the size of every read from an
+	// input file (not stdin), for progress reports.
+	OnRead func(n int)
 }
 
 // Result is one decoded finding, or one problem with the input (Err, a

@@ -13,6 +13,7 @@ import (
 
 	"hubtriage/correlate"
 	"hubtriage/filter"
+	"hubtriage/strictyaml"
 )
 
 // Config is the whole configuration file.
@@ -26,6 +27,9 @@ type Config struct {
 	Correlation Correlation `yaml:"correlation"`
 	// SecurityHub is the Security Hub API hubtriage imports into and reads from.
 	SecurityHub SecurityHub `yaml:"securityhub"`
+
+	// lines locates every value the file set, for errors found after decoding.
+	lines strictyaml.Lines
 }
 
 // Correlation is the correlation section: built-ins on/off, user rules,
@@ -148,23 +152,21 @@ func Load(path string) (*Config, error) {
 	return cfg, nil
 }
 
-// Parse decodes and validates a configuration document.
+// Parse decodes and validates a configuration document. It is the one
+// validation path: check-config, replay, serve, reconcile and the Lambda
+// all load their config through it, so a config one accepts, all accept.
 func Parse(b []byte) (*Config, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(b, &root); err != nil {
-		return nil, fmt.Errorf("not valid YAML: %w", err)
-	}
 	cfg := Default()
-	if root.Kind == 0 {
-		return nil, errors.New("config is empty")
+	lines, errs := strictyaml.Unmarshal(b, &cfg)
+	if lines == nil { // not YAML, or empty: nothing to validate
+		return nil, errors.Join(errs...)
 	}
-	d := &decoder{}
-	d.decode(&root, reflectValue(&cfg), "")
-	d.errs = append(d.errs, cfg.compileFilters()...)
-	d.errs = append(d.errs, cfg.compileCorrelation()...)
-	d.errs = append(d.errs, cfg.Validate()...)
-	if len(d.errs) > 0 {
-		return nil, errors.Join(d.errs...)
+	cfg.lines = lines
+	errs = append(errs, cfg.compileFilters()...)
+	errs = append(errs, cfg.compileCorrelation()...)
+	errs = append(errs, cfg.Validate()...)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return &cfg, nil
 }
@@ -179,19 +181,19 @@ func (c *Config) compileFilters() []error {
 		}
 		f, ferrs := filter.FromYAML(&r.FilterNode)
 		for _, e := range ferrs {
-			errs = append(errs, prefixFilterError(fmt.Sprintf("rules[%d].filter", i), e))
+			errs = append(errs, placeError(fmt.Sprintf("rules[%d].filter", i), e))
 		}
 		r.Filter = f
 	}
 	return errs
 }
 
-// prefixFilterError places a filter problem under its rule's field path.
-func prefixFilterError(prefix string, err error) error {
-	var fe *filter.FieldError
+// placeError puts a problem found in a part of the document (a filter) under
+// that part's field path.
+func placeError(prefix string, err error) error {
+	var fe *FieldError
 	if errors.As(err, &fe) {
-		p := fe.Prefixed(prefix)
-		return &FieldError{Path: p.Path, Line: p.Line, Msg: p.Msg}
+		return fe.Prefixed(prefix)
 	}
 	return &FieldError{Path: prefix, Msg: err.Error()}
 }
@@ -202,18 +204,11 @@ func (c *Config) compileCorrelation() []error {
 	}
 	rules, errs := correlate.Compile(correlate.Config{Builtins: c.Correlation.Builtins, Rules: c.Correlation.Rules})
 	c.Correlation.Compiled = rules
-	for i, e := range errs {
-		errs[i] = prefixCorrelationError(e)
+	for _, e := range errs {
+		var fe *FieldError
+		if errors.As(e, &fe) && fe.Line == 0 {
+			fe.Line = c.lines.Line(fe.Path)
+		}
 	}
 	return errs
-}
-
-// prefixCorrelationError keeps a correlation problem's path (it already
-// starts with "correlation.") as a config FieldError.
-func prefixCorrelationError(err error) error {
-	var fe *correlate.FieldError
-	if errors.As(err, &fe) {
-		return &FieldError{Path: fe.Path, Msg: fe.Msg}
-	}
-	return err
 }

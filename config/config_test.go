@@ -112,18 +112,35 @@ rules: [{name: a, channels: [secops], renotify_after: soon}]
 	}
 }
 
-func TestParseDuration(t *testing.T) {
+// TestDurationsInConfig checks the units Prometheus and Alertmanager users
+// write (w, y, combinations) wherever the config takes a duration.
+func TestDurationsInConfig(t *testing.T) {
+	day := 24 * time.Hour
 	for in, want := range map[string]time.Duration{
-		"15d": 15 * 24 * time.Hour, "36h": 36 * time.Hour, "1d12h": 36 * time.Hour, "90m": 90 * time.Minute,
+		"15d": 15 * day, "2w": 14 * day, "1y": 365 * day, "1d12h": 36 * time.Hour, "1w2d": 9 * day, "90m": 90 * time.Minute,
 	} {
-		got, err := ParseDuration(in)
-		if err != nil || time.Duration(got) != want {
-			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		doc := "state: {lease: " + in + "}\n" +
+			"rules: [{name: a, renotify_after: " + in + "}]\n" +
+			"correlation: {rules: [{name: r, join: AwsEc2Instance, window: " + in + ", conditions: {a: {filter: {ProductName: [{Value: GuardDuty, Comparison: EQUALS}]}}}}]}\n"
+		cfg, err := Parse([]byte(doc))
+		if err != nil {
+			t.Errorf("%s: %v", in, err)
+			continue
+		}
+		var window time.Duration
+		for _, r := range cfg.Correlation.Compiled {
+			if r.Name == "r" {
+				window = r.Window
+			}
+		}
+		if time.Duration(cfg.Rules[0].RenotifyAfter) != want || time.Duration(cfg.State.Lease) != want || window != want {
+			t.Errorf("%s: renotify_after %v, lease %v, window %v; want %v", in, cfg.Rules[0].RenotifyAfter, cfg.State.Lease, window, want)
 		}
 	}
-	for _, bad := range []string{"", "fifteen", "d", "-3d", "5x"} {
-		if _, err := ParseDuration(bad); err == nil {
-			t.Errorf("ParseDuration(%q) accepted", bad)
+	for _, bad := range []string{"fifteen", "d", "-3d", "5x", "12h1d"} {
+		_, err := Parse([]byte("rules: [{name: a, renotify_after: " + bad + "}]\n"))
+		if err == nil || !strings.Contains(err.Error(), "rules[0].renotify_after: must be a duration like 15d, 2w or 36h") {
+			t.Errorf("%q: err = %v", bad, err)
 		}
 	}
 }

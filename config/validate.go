@@ -2,27 +2,46 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/mail"
+	"net/url"
 	"os"
-	"reflect"
 	"sort"
 	"strings"
+	"time"
+
+	"hubtriage/strictyaml"
 )
 
-func reflectValue(c *Config) reflect.Value { return reflect.ValueOf(c).Elem() }
+// DefaultSMTPTimeout bounds connecting and each SMTP command when
+// channels.<name>.email.smtp.timeout is not set.
+const DefaultSMTPTimeout = 30 * time.Second
+
+// SendTimeout is how long one SMTP command may take: the configured
+// timeout, or DefaultSMTPTimeout.
+func (s SMTP) SendTimeout() time.Duration {
+	if s.Timeout > 0 {
+		return time.Duration(s.Timeout)
+	}
+	return DefaultSMTPTimeout
+}
 
 // Validate checks the decoded config for semantic problems and returns every
-// one found, each naming its field path.
+// one found, each naming its field path and, where the file set the value
+// (or its parent), its line.
 func (c *Config) Validate() []error {
 	var errs []error
 	add := func(path, format string, args ...any) {
-		errs = append(errs, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, strictyaml.Errorf(path, c.lines.Line(path), format, args...))
 	}
 	c.validateState(add)
 	for _, name := range sortedKeys(c.Channels) {
 		c.Channels[name].validate("channels."+name, add)
+		c.validateLease("channels."+name, c.Channels[name], add)
 	}
 	c.validateRules(add)
+	validateEndpoint("securityhub.endpoint", c.SecurityHub.Endpoint, add)
+	validateEndpoint("state.dynamodb.endpoint", c.State.DynamoDB.Endpoint, add)
 	if c.Pipeline.Workers < 1 || c.Pipeline.Workers > 1024 {
 		add("pipeline.workers", "must be between 1 and 1024 (got %d)", c.Pipeline.Workers)
 	}
@@ -46,6 +65,19 @@ func (c *Config) validateState(add addFunc) {
 	}
 	if c.State.Lease <= 0 {
 		add("state.lease", "must be a positive duration like 5m (got %s)", c.State.Lease)
+	}
+}
+
+// validateLease checks that a claim outlives one send through ch: a lease
+// that expires while the message is still being submitted lets another
+// worker take the claim over and send it twice.
+func (c *Config) validateLease(path string, ch Channel, add addFunc) {
+	if ch.Email == nil || c.State.Lease <= 0 {
+		return
+	}
+	if t := ch.Email.SMTP.SendTimeout(); time.Duration(c.State.Lease) <= t {
+		add("state.lease", "must be longer than %s.email.smtp.timeout (%s), or a slow send could be taken over and sent twice (got %s)",
+			path, Duration(t), c.State.Lease)
 	}
 }
 
@@ -112,6 +144,7 @@ func (e *Email) validate(path string, add addFunc) {
 	if s.PasswordEnv != "" && s.PasswordFile != "" {
 		add(path+".smtp.password_file", "set either password_env or password_file, not both")
 	}
+	validateCredentials(path+".smtp", s, add)
 	if s.Timeout < 0 {
 		add(path+".smtp.timeout", "must not be negative")
 	}
@@ -128,10 +161,47 @@ func (e *Email) validate(path string, add addFunc) {
 	validateAddresses(path, e.From, e.To, add)
 }
 
+// validateCredentials requires a username and a password together, and
+// refuses to send them in clear over the network.
+func validateCredentials(path string, s SMTP, add addFunc) {
+	user := s.Username != "" || s.UsernameEnv != ""
+	pass := s.PasswordEnv != "" || s.PasswordFile != ""
+	switch {
+	case user && !pass:
+		add(path+".password_env", "a username needs a password: set password_env or password_file")
+	case pass && !user:
+		add(path+".username", "a password needs a username: set username or username_env")
+	case user && s.TLS == "none" && !isLoopback(s.Host):
+		add(path+".tls", "none would send the password in clear to %s; use starttls or tls (none is for a loopback relay)", s.Host)
+	}
+}
+
+// isLoopback reports whether host names this machine.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// validateEndpoint requires an endpoint override, when set, to be an
+// absolute http(s) URL: the SDK would only fail at the first request.
+func validateEndpoint(path, endpoint string, add addFunc) {
+	if endpoint == "" {
+		return
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		add(path, "must be an absolute http(s) URL like http://127.0.0.1:5000 (got %q)", endpoint)
+	}
+}
+
 func (s *SES) validate(path string, add addFunc) {
 	if s.Region == "" {
 		add(path+".region", "must be set (e.g. eu-west-1)")
 	}
+	validateEndpoint(path+".endpoint", s.Endpoint, add)
 	validateAddresses(path, s.From, s.To, add)
 }
 

@@ -7,12 +7,12 @@ import (
 	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"text/template"
 	"time"
 
 	"hubtriage/filter"
+	"hubtriage/strictyaml"
 )
 
 // DefaultWindow is how long contributing findings count when a rule says nothing.
@@ -56,12 +56,7 @@ type output struct {
 
 // FieldError is one problem in a rule, located by its config path
 // (correlation.rules[0].conditions.backdoor.min_count).
-type FieldError struct {
-	Path string
-	Msg  string
-}
-
-func (e *FieldError) Error() string { return e.Path + ": " + e.Msg }
+type FieldError = strictyaml.FieldError
 
 // Compile checks and compiles the built-in rules left on by cfg.Builtins
 // and cfg.Rules. It reports every problem, each a *FieldError whose path
@@ -76,8 +71,8 @@ func Compile(cfg Config) ([]*Rule, []error) {
 	}
 	for _, name := range sortedKeys(cfg.Builtins) {
 		if !known[name] {
-			errs = append(errs, &FieldError{configPath + ".builtins." + name,
-				"unknown built-in rule (known: " + strings.Join(builtinNames(builtins), ", ") + ")"})
+			errs = append(errs, strictyaml.Errorf(configPath+".builtins."+name, 0, "%s",
+				"unknown built-in rule (known: "+strings.Join(builtinNames(builtins), ", ")+")"))
 		}
 	}
 	seen := map[string]string{}
@@ -96,7 +91,7 @@ func Compile(cfg Config) ([]*Rule, []error) {
 	for i, s := range cfg.Rules {
 		p := fmt.Sprintf("%s.rules[%d]", configPath, i)
 		if where, dup := seen[s.Name]; dup && s.Name != "" {
-			errs = append(errs, &FieldError{p + ".name", fmt.Sprintf("%q is already the name of %s", s.Name, where)})
+			errs = append(errs, strictyaml.Errorf(p+".name", 0, "%q is already the name of %s", s.Name, where))
 		}
 		seen[s.Name] = p
 		r, rerrs := compileSpec(s, p)
@@ -122,7 +117,7 @@ var (
 func compileSpec(s Spec, p string) (*Rule, []error) {
 	var errs []error
 	fail := func(field, format string, args ...any) {
-		errs = append(errs, &FieldError{p + "." + field, fmt.Sprintf(format, args...)})
+		errs = append(errs, strictyaml.Errorf(p+"."+field, 0, format, args...))
 	}
 	if !ruleNameRE.MatchString(s.Name) {
 		fail("name", "must be 1-64 letters, digits, '.', '_' or '-' starting with a letter or digit (got %q)", s.Name)
@@ -159,7 +154,7 @@ func compileSpec(s Spec, p string) (*Rule, []error) {
 func compileCond(name string, c Condition, join, p string) (Cond, []error) {
 	var errs []error
 	fail := func(field, format string, args ...any) {
-		errs = append(errs, &FieldError{joinPath(p, field), fmt.Sprintf(format, args...)})
+		errs = append(errs, strictyaml.Errorf(strictyaml.Join(p, field), 0, format, args...))
 	}
 	if !condNameRE.MatchString(name) {
 		fail("", "a condition name must be a letter or '_' followed by letters, digits or '_' (got %q)", name)
@@ -200,10 +195,9 @@ func compileCond(name string, c Condition, join, p string) (Cond, []error) {
 func filterError(prefix string, err error) error {
 	var fe *filter.FieldError
 	if errors.As(err, &fe) {
-		pe := fe.Prefixed(prefix)
-		return &FieldError{pe.Path, strings.TrimPrefix(pe.Error(), pe.Path+": ")}
+		return fe.Prefixed(prefix)
 	}
-	return &FieldError{prefix, err.Error()}
+	return &FieldError{Path: prefix, Msg: err.Error()}
 }
 
 // ASFF Types namespaces Security Hub accepts.
@@ -219,7 +213,7 @@ var severityLabels = []string{"INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICA
 func compileOutput(o Output, r *Rule, p string) (output, []error) {
 	var errs []error
 	fail := func(field, format string, args ...any) {
-		errs = append(errs, &FieldError{p + "." + field, fmt.Sprintf(format, args...)})
+		errs = append(errs, strictyaml.Errorf(p+"."+field, 0, format, args...))
 	}
 	out := output{remediation: o.Remediation, types: o.Types, severity: o.Severity}
 	if out.severity == "" {
@@ -266,37 +260,17 @@ func validType(t string) bool {
 	return slices.Contains(typeNamespaces, parts[0])
 }
 
-// parseWindow parses "30d", "36h", "1d12h" or "90m".
+// parseWindow parses a positive duration like "30d", "2w", "36h" or
+// "1d12h" (strictyaml.ParseDuration).
 func parseWindow(s string) (time.Duration, error) {
-	bad := fmt.Errorf("must be a duration like 30d or 12h (got %q)", s)
-	rest := strings.TrimSpace(s)
-	var total time.Duration
-	if i := strings.IndexByte(rest, 'd'); i > 0 {
-		days, err := strconv.Atoi(rest[:i])
-		if err != nil || days < 0 {
-			return 0, bad
-		}
-		total = time.Duration(days) * 24 * time.Hour
-		rest = rest[i+1:]
+	d, err := strictyaml.ParseDuration(s)
+	if err != nil {
+		return 0, err
 	}
-	if rest != "" {
-		d, err := time.ParseDuration(rest)
-		if err != nil || d < 0 {
-			return 0, bad
-		}
-		total += d
-	}
-	if total <= 0 {
+	if d <= 0 {
 		return 0, fmt.Errorf("must be a positive duration like 30d or 12h (got %q)", s)
 	}
-	return total, nil
-}
-
-func joinPath(p, field string) string {
-	if field == "" {
-		return p
-	}
-	return p + "." + field
+	return time.Duration(d), nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -85,7 +85,7 @@ rules:
     join: AwsEc2Instance
     window: thirty days
     conditions: {a: {filter: {Type: [{Value: x, Comparison: PREFIX}]}}}
-`, []string{`correlation.rules[0].window: must be a duration like 30d or 12h (got "thirty days")`}},
+`, []string{`correlation.rules[0].window: must be a duration like 15d, 2w or 36h (got "thirty days")`}},
 		{"filter field", `
 rules:
   - name: r
@@ -189,12 +189,12 @@ func TestDecodeConfigRejectsUnknownKeysWithPathAndLine(t *testing.T) {
 }
 
 func TestParseWindow(t *testing.T) {
-	for in, want := range map[string]string{"30d": "720h0m0s", "12h": "12h0m0s", "1d12h": "36h0m0s", "90m": "1h30m0s"} {
+	for in, want := range map[string]string{"30d": "720h0m0s", "12h": "12h0m0s", "1d12h": "36h0m0s", "90m": "1h30m0s", "2w": "336h0m0s", "1w1d": "192h0m0s"} {
 		if d, err := parseWindow(in); err != nil || d.String() != want {
 			t.Errorf("parseWindow(%q) = %v, %v; want %s", in, d, err, want)
 		}
 	}
-	for _, in := range []string{"", "0d", "-1d", "d", "30 days", "1w"} {
+	for _, in := range []string{"", "0d", "-1d", "d", "30 days", "1x"} {
 		if _, err := parseWindow(in); err == nil {
 			t.Errorf("parseWindow(%q) accepted", in)
 		}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"hubtriage/strictyaml"
 )
 
 // Sentinel errors wrapped by FieldError; check them with errors.Is.
@@ -16,51 +18,10 @@ var (
 
 // FieldError is one problem found while parsing a filter. Path is relative to
 // the filter itself (e.g. `SeverityLabel[1].Comparison`, empty for the filter
-// as a whole) so that callers embedding a filter in a larger document can
-// prefix it with Prefixed. Line is the 1-based line in the YAML or JSON input,
-// 0 when unknown (filters converted from the SDK).
-type FieldError struct {
-	Path string
-	Line int
-	Msg  string
-	// Err is an optional sentinel (ErrUnknownField, ErrUnsupportedField).
-	Err error
-}
-
-// Error renders the error as `path: message (line N)`.
-func (e *FieldError) Error() string {
-	var b strings.Builder
-	if e.Path != "" {
-		b.WriteString(e.Path)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, " (line %d)", e.Line)
-	}
-	return b.String()
-}
-
-// Unwrap returns the sentinel the error wraps, if any.
-func (e *FieldError) Unwrap() error { return e.Err }
-
-// Prefixed returns a copy of e whose Path is placed under prefix, joining
-// with a dot unless the relative path is empty or starts with an index:
-// prefix "rules[0].filter" and path "Id[0].Value" give
-// "rules[0].filter.Id[0].Value".
-func (e *FieldError) Prefixed(prefix string) *FieldError {
-	c := *e
-	switch {
-	case prefix == "":
-	case e.Path == "":
-		c.Path = prefix
-	case strings.HasPrefix(e.Path, "["):
-		c.Path = prefix + e.Path
-	default:
-		c.Path = prefix + "." + e.Path
-	}
-	return &c
-}
+// as a whole), so callers embedding a filter in a larger document place it
+// with Prefixed; Line is 0 for filters converted from the SDK. It is the
+// FieldError of every hubtriage document.
+type FieldError = strictyaml.FieldError
 
 // errorList collects FieldErrors while walking a filter.
 type errorList []error

@@ -51,6 +51,14 @@ func TestLoadConfigSources(t *testing.T) {
 	if err := os.WriteFile(good, []byte(valid), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// Configs `replay` refused after `check-config` accepted them: the
+	// Lambda validates through the same path.
+	shortLease := filepath.Join(t.TempDir(), "short-lease.yaml")
+	if err := os.WriteFile(shortLease, []byte("state: {backend: dynamodb, dynamodb: {table: t}, lease: 10s}\n"+
+		"channels: {c: {email: {smtp: {host: smtp.example.com, port: 587, username: u}, from: a@example.com, to: [b@example.com]}}}\n"+
+		"rules: [{name: all, channels: [c]}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	param := fmt.Sprintf("/hubtriage/%d/sources", os.Getpid())
 	putParameter(t, cfg, param, valid)
 	badParam := param + "-bad"
@@ -67,6 +75,8 @@ func TestLoadConfigSources(t *testing.T) {
 		{"missing parameter", map[string]string{EnvConfigSSM: param + "-missing"}, "read config from SSM parameter " + param + "-missing"},
 		{"invalid config in parameter", map[string]string{EnvConfigSSM: badParam}, "state.dynamodb.table"},
 		{"missing file", map[string]string{EnvConfig: good + ".missing"}, "read config"},
+		{"lease shorter than the SMTP timeout", map[string]string{EnvConfig: shortLease}, "state.lease: must be longer than channels.c.email.smtp.timeout (30s)"},
+		{"username without a password", map[string]string{EnvConfig: shortLease}, "channels.c.email.smtp.password_env: a username needs a password: set password_env or password_file (line 2)"},
 		{"default path", map[string]string{}, DefaultConfigPath},
 		{"table from the template", map[string]string{EnvConfig: good, EnvTable: "stack-table"}, ""},
 		{"table turns an embedded-store config to dynamodb", map[string]string{EnvConfig: embedded, EnvTable: "stack-table"}, ""},

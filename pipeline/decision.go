@@ -22,7 +22,13 @@ type Decision struct {
 	Decision   string   `json:"decision"`
 	Reason     string   `json:"reason"`
 	Channels   []string `json:"channels"`
-	// Resource and Contributing are set on correlate decisions.
+	// Severity, Product and Title describe the finding to a reader (the
+	// table output); they are finding text, so attacker-controlled.
+	Severity string `json:"severity,omitempty"`
+	Product  string `json:"product,omitempty"`
+	Title    string `json:"title,omitempty"`
+	// Resource is the finding's first resource, or the correlated
+	// resource; Contributing is set on correlate decisions.
 	Resource     string   `json:"resource,omitempty"`
 	Contributing []string `json:"contributing,omitempty"`
 	// Retry marks decisions about a delivery parked by an earlier run and

@@ -126,5 +126,10 @@ func channelName(ch notify.Channel) string {
 }
 
 func newDecision(f *asff.Finding, rule, decision, reason string) Decision {
-	return Decision{FindingID: f.ID, ProductArn: f.ProductArn, Rule: rule, Decision: decision, Reason: reason, Channels: []string{}}
+	d := Decision{FindingID: f.ID, ProductArn: f.ProductArn, Rule: rule, Decision: decision, Reason: reason, Channels: []string{},
+		Severity: f.Severity.Label, Product: f.ProductName, Title: f.Title}
+	if len(f.Resources) > 0 {
+		d.Resource = f.Resources[0].ID
+	}
+	return d
 }

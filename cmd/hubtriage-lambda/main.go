@@ -17,10 +17,14 @@ import (
 	awslambda "github.com/aws/aws-lambda-go/lambda"
 
 	"hubtriage/lambda"
+	"hubtriage/logging"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: logLevel(os.Getenv("AWS_LAMBDA_LOG_LEVEL"))}))
+	log, err := logging.New(os.Stdout, logFormat(os.Getenv("AWS_LAMBDA_LOG_FORMAT")), logLevel(os.Getenv("AWS_LAMBDA_LOG_LEVEL")).String())
+	if err != nil {
+		panic(err) // both come from the mappings below
+	}
 	h, err := lambda.Setup(context.Background(), lambda.SetupOptions{Logger: log})
 	if err != nil {
 		// An init error: Lambda fails the invocation, retries it and
@@ -29,6 +33,16 @@ func main() {
 		os.Exit(1)
 	}
 	awslambda.Start(h.Invoke)
+}
+
+// logFormat maps the format Lambda's logging configuration sets
+// (LogFormat: JSON or Text) to the handler's; JSON when unset, as CloudWatch
+// Logs Insights reads it.
+func logFormat(s string) string {
+	if strings.EqualFold(s, "Text") {
+		return logging.FormatText
+	}
+	return logging.FormatJSON
 }
 
 // logLevel maps the level Lambda's logging configuration sets

@@ -4,8 +4,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"hubtriage/config"
 )
 
 func newCheckConfig() *cobra.Command {
@@ -14,9 +12,9 @@ func newCheckConfig() *cobra.Command {
 		Short: "Validate a config file; print every problem with its field path",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := config.Load(args[0])
+			cfg, err := loadConfig(args[0], "")
 			if err != nil {
-				return usageErr(err)
+				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: OK (%d rules, %d channels)\n", args[0], len(cfg.Rules), len(cfg.Channels))
 			return nil

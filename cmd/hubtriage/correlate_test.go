@@ -12,7 +12,11 @@ import (
 	"hubtriage/securityhub"
 )
 
-func TestMain(m *testing.M) { os.Exit(motoserver.Main(m)) }
+func TestMain(m *testing.M) {
+	code := motoserver.Main(m)
+	removeBinary()
+	os.Exit(code)
+}
 
 // TestReplayImportsCorrelationsOnce replays the correlation fixtures twice
 // against moto_server's Security Hub: the first run imports each

@@ -29,6 +29,7 @@ const (
 	exitOK      = 0
 	exitPartial = 1 // some input or a channel failed
 	exitUsage   = 2 // bad flags or config
+	exitLocked  = 3 // the state file is held by another process; nothing was processed
 )
 
 func usageErr(err error) error { return &exitError{code: exitUsage, err: err} }
@@ -69,6 +70,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newReplay(), newCheckConfig(), newGenerate(), newCatcher(), newRules(), newEventBridgePattern(), newReconcile(), newServe())
+	addLogFlags(root)
+	root.AddCommand(newReplay(), newImport(), newCheckConfig(), newGenerate(), newCatcher(), newRules(), newEventBridgePattern(), newReconcile(), newServe())
 	return root
 }

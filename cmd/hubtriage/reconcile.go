@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"hubtriage/app"
-	"hubtriage/config"
 	"hubtriage/reconcile"
 )
 
@@ -36,10 +35,15 @@ gone, so that their return is alerted as a recurrence. Prints one JSON line per
 resolved finding on stdout and a summary on stderr.
 
 Exit status: 0 all checked, 1 some findings could not be checked (they are kept
-for the next run), 2 usage or config error.`,
+for the next run), 2 usage or config error, 3 the state file is locked by
+another process.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runReconcile(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			log, err := newLogger(cmd, cmd.ErrOrStderr(), "text")
+			if err != nil {
+				return err
+			}
+			return runReconcile(cmd.Context(), o, log, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()
@@ -52,18 +56,18 @@ for the next run), 2 usage or config error.`,
 	return cmd
 }
 
-func runReconcile(ctx context.Context, o reconcileOptions, stdout, stderr io.Writer) error {
+func runReconcile(ctx context.Context, o reconcileOptions, log *slog.Logger, stdout, stderr io.Writer) error {
 	clock, err := parseNow(o.now)
 	if err != nil {
 		return usageErr(err)
 	}
-	cfg, err := config.Load(o.config)
+	cfg, err := loadConfig(o.config, o.state)
 	if err != nil {
-		return usageErr(err)
+		return err
 	}
-	a, err := app.Open(ctx, cfg, app.Options{StatePath: o.state, Now: clock})
+	a, err := openApp(ctx, cfg, app.Options{StatePath: o.state, Now: clock, Logger: log})
 	if err != nil {
-		return &exitError{code: exitPartial, err: err}
+		return err
 	}
 	defer a.Close()
 	client, err := app.SecurityHubClient(ctx, cfg)
@@ -72,7 +76,7 @@ func runReconcile(ctx context.Context, o reconcileOptions, stdout, stderr io.Wri
 	}
 	r, err := reconcile.New(reconcile.Options{
 		Store: a.Store, Finder: client, Now: clock, DryRun: o.dryRun, Channels: a.Channels, NotifyResolved: o.notifyResolved,
-		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger: log,
 	})
 	if err != nil {
 		return &exitError{code: exitPartial, err: err}

@@ -48,46 +48,50 @@ on a schedule. Serves Prometheus /metrics and /healthz on --listen.
 
 Decisions that notify, resolve or fail are printed as JSON lines on stdout
 (duplicates and filtered findings only count in /metrics); logs go to stderr
-as JSON. SIGINT or SIGTERM stops polling, lets the findings already read
+as JSON (--log-format text for a terminal). SIGINT or SIGTERM stops polling, lets the findings already read
 finish, and exits. Several replicas may share a DynamoDB state table.
 
-Exit status: 0 stopped by a signal, 1 failed while running, 2 usage or config error.`,
+Exit status: 0 stopped by a signal, 1 failed while running, 2 usage or config
+error, 3 the state file is locked by another process.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runServe(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			log, err := newLogger(cmd, cmd.ErrOrStderr(), "json")
+			if err != nil {
+				return err
+			}
+			return runServe(cmd.Context(), o, log, cmd.OutOrStdout())
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.config, "config", "", "config file (required)")
 	f.StringVar(&o.state, "state", "", "embedded store file (overrides state.path)")
 	f.StringVar(&o.listen, "listen", daemon.DefaultListen, "address of /metrics and /healthz")
-	f.DurationVar(&o.poll, "poll-interval", daemon.DefaultPollInterval, "pause between polls")
-	f.DurationVar(&o.reconcile, "reconcile-interval", daemon.DefaultReconcileInterval, "pause between reconcile passes (0: never reconcile)")
-	f.DurationVar(&o.overlap, "overlap", daemon.DefaultOverlap, "how far before the checkpoint each poll starts reading")
-	f.DurationVar(&o.lookback, "initial-lookback", daemon.DefaultInitialLookback, "how far back the first poll of an empty store reads")
+	durationVar(f, &o.poll, "poll-interval", daemon.DefaultPollInterval, "pause between polls")
+	durationVar(f, &o.reconcile, "reconcile-interval", daemon.DefaultReconcileInterval, "pause between reconcile passes (0: never reconcile)")
+	durationVar(f, &o.overlap, "overlap", daemon.DefaultOverlap, "how far before the checkpoint each poll starts reading")
+	durationVar(f, &o.lookback, "initial-lookback", daemon.DefaultInitialLookback, "how far back the first poll of an empty store reads (e.g. 1w, 10y)")
 	f.BoolVar(&o.notifyResolved, "notify-resolved", false, "reconcile sends a \"resolved\" message through the rule's channel")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }
 
-func runServe(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error {
+func runServe(ctx context.Context, o serveOptions, log *slog.Logger, stdout io.Writer) error {
 	if o.poll <= 0 || o.reconcile < 0 || o.overlap < 0 || o.lookback <= 0 {
 		return usageErr(errDurations)
 	}
-	cfg, err := config.Load(o.config)
+	cfg, err := loadConfig(o.config, o.state)
 	if err != nil {
-		return usageErr(err)
+		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m, err := metrics.New(reg, metrics.Options{Rules: ruleNames(cfg), Channels: channelNames(cfg)})
 	if err != nil {
 		return &exitError{code: exitPartial, err: err}
 	}
-	a, err := app.Open(ctx, cfg, app.Options{StatePath: o.state, Logger: log, Observer: m})
+	a, err := openApp(ctx, cfg, app.Options{StatePath: o.state, Logger: log, Observer: m})
 	if err != nil {
-		return &exitError{code: exitPartial, err: err}
+		return err
 	}
 	defer a.Close()
 	d, err := buildDaemon(ctx, a, o, log, m, reg, stdout)

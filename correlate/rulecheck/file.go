@@ -26,13 +26,15 @@
 package rulecheck
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"hubtriage/strictyaml"
 )
 
 // File is one rule test file.
@@ -79,77 +81,65 @@ type Expect struct {
 	Title string `yaml:"title"`
 }
 
-// Load reads and strictly decodes a test file.
+// Load reads and strictly decodes a test file; every problem is a
+// *strictyaml.FieldError with its path and line.
 func Load(path string) (*File, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read rule test file: %w", err)
 	}
 	var f File
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	lines, errs := strictyaml.Unmarshal(b, &f)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%s: %w", path, errors.Join(errs...))
 	}
 	f.path = path
-	if err := f.check(b); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if errs := f.check(lines); len(errs) > 0 {
+		return nil, fmt.Errorf("%s: %w", path, errors.Join(errs...))
 	}
 	return &f, nil
 }
 
 // check validates the cases and parses their times.
-func (f *File) check(b []byte) error {
+func (f *File) check(lines strictyaml.Lines) []error {
+	var errs []error
+	fail := func(path, format string, args ...any) {
+		errs = append(errs, strictyaml.Errorf(path, lines.Line(path), format, args...))
+	}
 	if f.Config != "" && f.Correlation.Kind != 0 {
-		return fmt.Errorf("give either config or correlation, not both")
+		fail("correlation", "give either config or correlation, not both")
 	}
 	if len(f.Tests) == 0 {
-		return fmt.Errorf("no tests")
+		fail("tests", "no tests")
 	}
-	lines := caseLines(b)
 	for i := range f.Tests {
 		c := &f.Tests[i]
-		if i < len(lines) {
-			c.line = lines[i]
-		}
+		p := fmt.Sprintf("tests[%d]", i)
+		c.line = lines.Line(p)
 		if c.Name == "" {
-			c.Name = fmt.Sprintf("tests[%d]", i)
+			c.Name = p
 		}
 		at, err := time.Parse(time.RFC3339, c.At)
 		if err != nil {
-			return fmt.Errorf("tests[%d].at: must be an RFC 3339 time like 2024-05-20T12:00:00Z (got %q)", i, c.At)
+			fail(p+".at", "must be an RFC 3339 time like 2024-05-20T12:00:00Z (got %q)", c.At)
 		}
 		c.at = at
 		if len(c.Input) == 0 {
-			return fmt.Errorf("tests[%d] (%s): no input", i, c.Name)
+			fail(p+".input", "no input (%s)", c.Name)
 		}
 		for j, in := range c.Input {
+			ip := fmt.Sprintf("%s.input[%d]", p, j)
 			if (in.File == "") == (in.Finding.Kind == 0) {
-				return fmt.Errorf("tests[%d].input[%d]: give exactly one of file or finding", i, j)
+				fail(ip, "give exactly one of file or finding")
 			}
 			if in.At != "" {
 				if _, err := time.Parse(time.RFC3339, in.At); err != nil {
-					return fmt.Errorf("tests[%d].input[%d].at: must be an RFC 3339 time (got %q)", i, j, in.At)
+					fail(ip+".at", "must be an RFC 3339 time (got %q)", in.At)
 				}
 			}
 		}
 	}
-	return nil
-}
-
-// caseLines returns the line of each test case, for messages.
-func caseLines(b []byte) []int {
-	var doc struct {
-		Tests []yaml.Node `yaml:"tests"`
-	}
-	if yaml.Unmarshal(b, &doc) != nil {
-		return nil
-	}
-	lines := make([]int, len(doc.Tests))
-	for i, n := range doc.Tests {
-		lines[i] = n.Line
-	}
-	return lines
+	return errs
 }
 
 // rel resolves p against the test file's directory.

@@ -69,9 +69,9 @@ func TestUserRulesFromAConfigFile(t *testing.T) {
 func TestBrokenTestFilesAreErrors(t *testing.T) {
 	dir := t.TempDir()
 	cases := map[string]struct{ src, want string }{
-		"unknown-key": {"tests:\n  - name: x\n    at: 2024-05-20T12:00:00Z\n    inputs: []\n", "field inputs not found"},
+		"unknown-key": {"tests:\n  - name: x\n    at: 2024-05-20T12:00:00Z\n    inputs: []\n", "tests[0].inputs: unknown key (expected one of name, at, input, expect) (line 4)"},
 		"bad-time":    {"tests:\n  - name: x\n    at: yesterday\n    input: [{file: a.json}]\n", `tests[0].at: must be an RFC 3339 time like 2024-05-20T12:00:00Z (got "yesterday")`},
-		"no-input":    {"tests:\n  - name: x\n    at: 2024-05-20T12:00:00Z\n", "tests[0] (x): no input"},
+		"no-input":    {"tests:\n  - name: x\n    at: 2024-05-20T12:00:00Z\n", "tests[0].input: no input (x) (line 2)"},
 		"both-inputs": {"tests:\n  - at: 2024-05-20T12:00:00Z\n    input: [{file: a.json, finding: {Id: x}}]\n", "tests[0].input[0]: give exactly one of file or finding"},
 		"bad-rules": {"correlation:\n  rules:\n    - {name: r, join: AwsEc2Instance, conditions: {a: {filter: {Type: [{Value: x, Comparison: LIKE}]}}}}\n" +
 			"tests:\n  - at: 2024-05-20T12:00:00Z\n    input: [{file: a.json}]\n", "rules under test: correlation.rules[0].conditions.a.filter.Type[0].Comparison"},

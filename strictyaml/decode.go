@@ -1,6 +1,7 @@
-package config
+package strictyaml
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -9,57 +10,82 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// FieldError is one problem in the config, located by its field path
-// (rules[2].renotify_after) and the YAML line it was found on.
-type FieldError struct {
-	Path string
-	Line int
-	Msg  string
-}
+// Lines maps the field path of every value a document set to its YAML line.
+type Lines map[string]int
 
-func (e *FieldError) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("%s: %s (line %d)", e.Path, e.Msg, e.Line)
+// Line returns the line of path, or else of its nearest ancestor the
+// document has (a missing channels.x.smtp.host points at channels.x.smtp);
+// 0 when none has one.
+func (l Lines) Line(path string) int {
+	for path != "" {
+		if n, ok := l[path]; ok {
+			return n
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			return 0
+		}
+		path = path[:i]
 	}
-	return fmt.Sprintf("%s: %s", e.Path, e.Msg)
+	return 0
 }
 
-// nodeUnmarshaler is implemented by types that decode themselves from a YAML
-// scalar and can say what they expected.
-type nodeUnmarshaler interface {
-	unmarshalNode(n *yaml.Node) error
+// Unmarshal parses b as one YAML document and decodes it into out (a
+// pointer) like Decode. An empty document is an error.
+func Unmarshal(b []byte, out any) (Lines, []error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return nil, []error{fmt.Errorf("not valid YAML: %w", err)}
+	}
+	if root.Kind == 0 {
+		return nil, []error{errors.New("the document is empty")}
+	}
+	return Decode(&root, out, "")
 }
 
-// decoder walks a YAML node tree into Go values, strictly: keys that match
-// no `yaml` tag are errors. It collects every problem instead of stopping at
-// the first, which yaml.v3's own KnownFields mode does not.
+// Decode walks n into out (a pointer), strictly: a mapping key that matches
+// no `yaml` tag is an error. It reports every problem found, each a
+// *FieldError under path, instead of stopping at the first (which yaml.v3's
+// KnownFields mode does). A field of type yaml.Node receives the node
+// as is; a type implementing yaml.Unmarshaler decodes itself, and its error
+// is reported at the node's path and line. Values the document does not
+// mention keep what out held (its defaults).
+func Decode(n *yaml.Node, out any, path string) (Lines, []error) {
+	d := &decoder{lines: Lines{}}
+	d.decode(n, reflect.ValueOf(out).Elem(), path)
+	return d.lines, d.errs
+}
+
 type decoder struct {
-	errs []error
+	errs  []error
+	lines Lines
 }
 
 func (d *decoder) fail(path string, n *yaml.Node, format string, args ...any) {
-	line := 0
-	if n != nil {
-		line = n.Line
-	}
-	d.errs = append(d.errs, &FieldError{Path: path, Line: line, Msg: fmt.Sprintf(format, args...)})
+	d.errs = append(d.errs, Errorf(path, n.Line, format, args...))
 }
 
-var nodeType = reflect.TypeOf(yaml.Node{})
+var (
+	nodeType        = reflect.TypeFor[yaml.Node]()
+	unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
+)
 
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+	for n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
 		n = n.Content[0]
 	}
-	if n.Kind == yaml.AliasNode {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
+	}
+	if path != "" {
+		d.lines[path] = n.Line
 	}
 	if v.Type() == nodeType {
 		v.Set(reflect.ValueOf(*n))
 		return
 	}
-	if u, ok := v.Addr().Interface().(nodeUnmarshaler); ok {
-		if err := u.unmarshalNode(n); err != nil {
+	if reflect.PointerTo(v.Type()).Implements(unmarshalerType) {
+		if err := v.Addr().Interface().(yaml.Unmarshaler).UnmarshalYAML(n); err != nil {
 			d.fail(path, n, "%v", err)
 		}
 		return
@@ -94,10 +120,10 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		key, val := n.Content[i], n.Content[i+1]
 		idx, ok := fields[key.Value]
 		if !ok {
-			d.fail(join(path, key.Value), key, "unknown key (expected one of %s)", strings.Join(fieldNames(v.Type()), ", "))
+			d.fail(Join(path, key.Value), key, "unknown key (expected one of %s)", strings.Join(fieldNames(v.Type()), ", "))
 			continue
 		}
-		d.decode(val, v.Field(idx), join(path, key.Value))
+		d.decode(val, v.Field(idx), Join(path, key.Value))
 	}
 }
 
@@ -112,7 +138,7 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key, val := n.Content[i], n.Content[i+1]
 		elem := reflect.New(v.Type().Elem()).Elem()
-		d.decode(val, elem, join(path, key.Value))
+		d.decode(val, elem, Join(path, key.Value))
 		v.SetMapIndex(reflect.ValueOf(key.Value), elem)
 	}
 }
@@ -152,13 +178,13 @@ func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
 		}
 		v.SetBool(b)
 	default:
-		d.fail(path, n, "unsupported config type %s", v.Type())
+		d.fail(path, n, "unsupported type %s", v.Type())
 	}
 }
 
 func structFields(t reflect.Type) map[string]int {
 	m := make(map[string]int, t.NumField())
-	for i := 0; i < t.NumField(); i++ {
+	for i := range t.NumField() {
 		if name := yamlName(t.Field(i)); name != "" {
 			m[name] = i
 		}
@@ -168,7 +194,7 @@ func structFields(t reflect.Type) map[string]int {
 
 func fieldNames(t reflect.Type) []string {
 	var names []string
-	for i := 0; i < t.NumField(); i++ {
+	for i := range t.NumField() {
 		if name := yamlName(t.Field(i)); name != "" {
 			names = append(names, name)
 		}
@@ -178,19 +204,13 @@ func fieldNames(t reflect.Type) []string {
 
 func yamlName(f reflect.StructField) string {
 	tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-	if tag == "-" || !f.IsExported() {
+	if tag == "-" || tag == "" || !f.IsExported() {
 		return ""
 	}
 	return tag
 }
 
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
+// describe names a node's kind, or quotes a scalar, for messages.
 func describe(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
