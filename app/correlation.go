@@ -12,6 +12,7 @@ import (
 
 	"hubtriage/config"
 	"hubtriage/correlate"
+	"hubtriage/correlate/ec2groups"
 
 	"hubtriage/pipeline"
 	"hubtriage/securityhub"
@@ -58,7 +59,13 @@ func buildCorrelation(ctx context.Context, cfg *config.Config, st store.Store, o
 	// One process alone writes this index: a run settles each correlation
 	// once, after its input, instead of once per finding.
 	deferred := opt.DryRun || embedded
-	c.engine = correlate.New(cfg.Correlation.Compiled, idx, correlate.Options{Now: opt.Now, Account: cfg.Correlation.Account, Defer: deferred})
+	groups, err := groupResolver(ctx, cfg, opt)
+	if err != nil {
+		c.cleanup()
+		return correlation{}, err
+	}
+	c.engine = correlate.New(cfg.Correlation.Compiled, idx, correlate.Options{Now: opt.Now, Account: cfg.Correlation.Account, Defer: deferred,
+		Groups: groups, GroupsTTL: time.Duration(cfg.Correlation.Relations.EC2.TTL)})
 	switch {
 	case opt.CorrelationsOut != nil:
 		c.sink = &fileSink{w: opt.CorrelationsOut}
@@ -85,6 +92,23 @@ func scratchIndex(now func() time.Time) (store.Index, func(), error) {
 		return nil, nil, fmt.Errorf("dry-run scratch index: %w", err)
 	}
 	return st, func() { st.Close(); os.RemoveAll(dir) }, nil
+}
+
+// groupResolver builds the EC2 DescribeInstances lookup of instances'
+// security groups when correlation.relations.ec2 turns it on (else nil).
+func groupResolver(ctx context.Context, cfg *config.Config, opt Options) (correlate.GroupResolver, error) {
+	e := cfg.Correlation.Relations.EC2
+	if !e.Enabled {
+		return nil, nil
+	}
+	awsCfg, err := LoadAWS(ctx, cfg.SecurityHub.Region)
+	if err != nil {
+		return nil, err
+	}
+	if e.Endpoint != "" {
+		awsCfg.BaseEndpoint = &e.Endpoint
+	}
+	return ec2groups.New(awsCfg, ec2groups.Options{RoleName: e.RoleName, TTL: time.Duration(e.TTL), Rate: e.Rate, Log: opt.Logger}), nil
 }
 
 // SecurityHubClient builds the Security Hub client from the securityhub section.

@@ -81,7 +81,10 @@ func BenchmarkDecodeStdlib(b *testing.B) {
 		if err := stdjson.Unmarshal(raw, &w); err != nil {
 			b.Fatal(err)
 		}
-		f := w.convert()
+		f, err := w.convert()
+		if err != nil {
+			b.Fatal(err)
+		}
 		f.Raw = raw
 	}
 	b.ReportMetric(float64(i)/time.Since(start).Seconds(), "findings/s")
@@ -98,7 +101,10 @@ func BenchmarkDecodeGoccy(b *testing.B) {
 		if err := goccy.Unmarshal(raw, &w); err != nil {
 			b.Fatal(err)
 		}
-		f := w.convert()
+		f, err := w.convert()
+		if err != nil {
+			b.Fatal(err)
+		}
 		f.Raw = raw
 	}
 	b.ReportMetric(float64(i)/time.Since(start).Seconds(), "findings/s")

@@ -19,13 +19,24 @@ const (
 	pfRuleID        = "RuleId"
 )
 
-// DecodeFinding decodes one ASFF finding JSON object. Raw is a copy of b.
+// DecodeFinding decodes one finding JSON object: ASFF, OCSF (mapped as
+// docs/ocsf.md says) or GuardDuty's own (the detail of a "GuardDuty
+// Finding" event, as Raw keeps it; see guardduty.go). Raw is a copy of b.
 // Missing or oddly typed optional fields are resolved as documented on
 // Finding; a value that is not a JSON object, invalid JSON, or a finding
-// without Id or ProductArn is an error of type *DecodeError whose Line and
-// Offset point into b.
+// without its identity (ASFF Id and ProductArn; OCSF finding_info.uid and
+// metadata.product.uid; GuardDuty arn) is an error of type *DecodeError
+// whose Line and Offset point into b.
 func DecodeFinding(b []byte) (*Finding, error) {
 	raw := bytes.Clone(b)
+	if s := skipSpace(raw, 0); s < len(raw) && raw[s] == '{' && isOCSF(raw, s) {
+		return decodeOCSF(raw, s, trimRightSpace(raw), position{line: 1})
+	}
+	if s := skipSpace(raw, 0); s < len(raw) && raw[s] == '{' {
+		if sh, err := classify(raw, s); err == nil && sh == shapeGuardDuty {
+			return decodeGuardDuty(raw, position{line: 1})
+		}
+	}
 	return decodeFinding(raw, position{line: 1})
 }
 
@@ -54,6 +65,13 @@ func decodeFinding(doc []byte, pos position) (*Finding, error) {
 // and appends its Result. It returns the index past the value, or an error
 // when even the value's extent cannot be found (the container is broken).
 func appendFindingAt(out []Result, doc []byte, s int, pos position) ([]Result, int, error) {
+	if doc[s] == '{' && isOCSF(doc, s) {
+		end, err := valueEnd(doc, s)
+		if err != nil {
+			return out, 0, err
+		}
+		return appendOCSF(out, doc, s, end, pos), end, nil
+	}
 	var w wireFinding
 	if end, err := fastFinding(doc, s, &w); err == nil {
 		f, ferr := finish(&w, doc, s, end, pos)
@@ -67,6 +85,12 @@ func appendFindingAt(out []Result, doc []byte, s int, pos position) ([]Result, i
 	return append(out, Result{Finding: f, Err: ferr}), end, nil
 }
 
+// isOCSF reports whether the object at doc[i] is an OCSF finding.
+func isOCSF(doc []byte, i int) bool {
+	sh, err := classify(doc, i)
+	return err == nil && sh == shapeOCSF
+}
+
 // finish checks the required fields of the finding doc[start:end] and
 // converts it.
 func finish(w *wireFinding, doc []byte, start, end int, pos position) (*Finding, error) {
@@ -77,7 +101,10 @@ func finish(w *wireFinding, doc []byte, start, end int, pos position) (*Finding,
 		}
 		return nil, pos.errorAt(doc, start, ErrMissingField, "missing required field "+field)
 	}
-	f := w.convert()
+	f, err := w.convert()
+	if err != nil {
+		return nil, pos.errorAt(doc, start, ErrField, err.Error())
+	}
 	f.Raw = doc[start:end:end]
 	return f, nil
 }
@@ -109,23 +136,27 @@ func nameRune(doc []byte, p int, reason string) string {
 	return strings.Replace(reason, quoteChar(doc[p]), fmt.Sprintf("U+%04X %q", r, r), 1)
 }
 
-// convert resolves the wire form into a Finding (without Raw).
-func (w *wireFinding) convert() *Finding {
+// convert resolves the wire form into a Finding (without Raw). A field
+// whose value cannot be used (a timestamp in no known layout, a severity
+// score that is not a number from 0 to 100) is an error naming it.
+func (w *wireFinding) convert() (*Finding, error) {
 	pf := map[string]string(w.ProductFields)
+	arnCompany, arnProduct := productNames(w.ProductArn)
+	var tp timeParser
 	f := &Finding{
 		SchemaVersion:     w.SchemaVersion,
 		ID:                w.Id,
 		ProductArn:        w.ProductArn,
-		ProductName:       firstNonEmpty(w.ProductName, pf[pfProductName]),
-		CompanyName:       firstNonEmpty(w.CompanyName, pf[pfCompanyName]),
+		ProductName:       firstNonEmpty(w.ProductName, pf[pfProductName], arnProduct),
+		CompanyName:       firstNonEmpty(w.CompanyName, pf[pfCompanyName], arnCompany),
 		Region:            firstNonEmpty(w.Region, arnRegion(w.ProductArn), resourceRegion(w.Resources)),
 		GeneratorID:       w.GeneratorId,
 		AwsAccountID:      w.AwsAccountId,
 		Types:             w.Types,
-		FirstObservedAt:   parseTime(w.FirstObservedAt),
-		LastObservedAt:    parseTime(w.LastObservedAt),
-		CreatedAt:         parseTime(w.CreatedAt),
-		UpdatedAt:         parseTime(w.UpdatedAt),
+		FirstObservedAt:   tp.parse("FirstObservedAt", w.FirstObservedAt),
+		LastObservedAt:    tp.parse("LastObservedAt", w.LastObservedAt),
+		CreatedAt:         tp.parse("CreatedAt", w.CreatedAt),
+		UpdatedAt:         tp.parse("UpdatedAt", w.UpdatedAt),
 		Severity:          w.Severity.resolve(pf[pfSeverityLabel]),
 		Title:             w.Title,
 		Description:       w.Description,
@@ -144,7 +175,13 @@ func (w *wireFinding) convert() *Finding {
 	}
 	f.Vulnerabilities = convertVulnerabilities(w.Vulnerabilities)
 	f.RelatedFindings = convertRelated(w.RelatedFindings)
-	return f
+	if tp.err != nil {
+		return nil, tp.err
+	}
+	if err := w.Severity.Normalized.check("Severity.Normalized"); err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // resolve picks the severity label: Label, then the SeverityLabel product
@@ -233,12 +270,26 @@ func isRegion(s string) bool {
 	return true
 }
 
-// timeLayouts are tried in order; RFC 3339 accepts fractional seconds.
-var timeLayouts = [...]string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00"}
+// timeLayouts are tried in order: RFC 3339 (with any fractional seconds),
+// then the variants real producers write: no zone (taken as UTC), a space
+// instead of the T, a zone without a colon.
+var timeLayouts = [...]string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999Z0700",
+	"2006-01-02 15:04:05.999999999Z0700",
+	"2006-01-02T15:04:05.999999999 MST",
+	"2006-01-02 15:04:05.999999999 MST",
+}
 
-// parseTime parses an ASFF timestamp into UTC; anything unparseable is the
-// zero time.
-func parseTime(s string) time.Time {
+// timeParser parses a finding's timestamps, keeping the first failure.
+type timeParser struct{ err error }
+
+// parse parses the timestamp s of the named field into UTC; "" is the zero
+// time, and a value in no known layout records an error naming the field.
+func (tp *timeParser) parse(field, s string) time.Time {
 	if s == "" {
 		return time.Time{}
 	}
@@ -246,6 +297,9 @@ func parseTime(s string) time.Time {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t.UTC()
 		}
+	}
+	if tp.err == nil {
+		tp.err = fmt.Errorf("field %s: %.40q is not a timestamp (want RFC 3339, e.g. 2024-05-24T00:26:57Z)", field, s)
 	}
 	return time.Time{}
 }

@@ -45,7 +45,6 @@ func TestSeverityResolution(t *testing.T) {
 		{"normalized 90", `"Severity":{"Normalized":90}`, "CRITICAL"},
 		{"normalized 100", `"Severity":{"Normalized":100}`, "CRITICAL"},
 		{"normalized as string", `"Severity":{"Normalized":"75"}`, "HIGH"},
-		{"normalized garbage string", `"Severity":{"Normalized":"n/a"}`, "INFORMATIONAL"},
 		{"nothing says", ``, "INFORMATIONAL"},
 		{"null label", `"Severity":{"Label":null,"Normalized":45}`, "MEDIUM"},
 	}
@@ -150,7 +149,6 @@ func TestTimestamps(t *testing.T) {
 		{"2018-11-28T23:26:17.728987+00:00", "2018-11-28T23:26:17.728987Z"},
 		{"2024-03-01T12:00:00.5+02:00", "2024-03-01T10:00:00.5Z"},
 		{"2024-03-01T12:00:00", "2024-03-01T12:00:00Z"},
-		{"yesterday", "0001-01-01T00:00:00Z"},
 		{"", "0001-01-01T00:00:00Z"},
 	}
 	for _, tt := range tests {

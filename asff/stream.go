@@ -140,11 +140,25 @@ func decodeJobs(work <-chan *job) {
 				j.results = append(j.results, Result{Err: it.err})
 				continue
 			}
+			n := len(j.results)
 			j.results = decodeDocument(it.doc, it.pos, j.results)
+			if it.cut && !hasError(j.results[n:]) {
+				j.results = append(j.results, Result{Err: it.pos.errorAt(it.doc, len(it.doc), ErrSyntax,
+					"document cut short: a new document begins on the next line")})
+			}
 		}
 		j.items = nil
 		close(j.done)
 	}
+}
+
+func hasError(rs []Result) bool {
+	for _, r := range rs {
+		if r.Err != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // consume delivers each job's results to fn in order.

@@ -5,6 +5,7 @@ import (
 	stdjson "encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -190,14 +191,17 @@ func isNull(b []byte) bool {
 }
 
 // flexNumber accepts a JSON number or a string holding one; Set reports
-// whether a usable value was present.
+// whether a usable value was present, Bad holds the text of one that is
+// not a finite number from 0 to 100 (see check).
 type flexNumber struct {
 	Value float64
 	Set   bool
+	Bad   string
 }
 
-// UnmarshalJSON implements json.Unmarshaler. A string that is not a number
-// leaves the value unset rather than failing the whole finding.
+// UnmarshalJSON implements json.Unmarshaler. A value that is not a finite
+// number from 0 to 100 (a word, "NaN", 1e999) does not fail the JSON
+// decoding; it is kept in Bad for check to report by field name.
 func (n *flexNumber) UnmarshalJSON(b []byte) error {
 	if len(b) >= 2 && b[0] == '"' {
 		b = b[1 : len(b)-1]
@@ -205,10 +209,20 @@ func (n *flexNumber) UnmarshalJSON(b []byte) error {
 	if len(b) == 0 || string(b) == "null" {
 		return nil
 	}
-	v, err := strconv.ParseFloat(string(bytes.TrimSpace(b)), 64)
-	if err != nil {
+	text := string(bytes.TrimSpace(b))
+	v, err := strconv.ParseFloat(text, 64)
+	if err != nil || math.IsNaN(v) || v < 0 || v > 100 {
+		n.Bad = text
 		return nil
 	}
 	n.Value, n.Set = v, true
 	return nil
+}
+
+// check reports a value UnmarshalJSON could not use, naming the field.
+func (n flexNumber) check(field string) error {
+	if n.Bad == "" {
+		return nil
+	}
+	return fmt.Errorf("field %s: %.40q is not a number from 0 to 100", field, n.Bad)
 }

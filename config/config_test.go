@@ -32,6 +32,9 @@ func TestValidConfig(t *testing.T) {
 	if len(cfg.Rules[1].Channels) != 0 {
 		t.Errorf("report-only rule has channels %v", cfg.Rules[1].Channels)
 	}
+	if e := cfg.Correlation.Relations.EC2; !e.Enabled || e.RoleName != "hubtriage-describe-instances" || e.Rate != 10 || time.Duration(e.TTL) != time.Hour {
+		t.Errorf("correlation.relations.ec2 = %+v, want enabled with the role, rate 10 and the default ttl 1h", e)
+	}
 }
 
 // TestConfigErrors checks every testdata/config/<case>.yaml against the

@@ -6,6 +6,7 @@ import (
 	"net/mail"
 	"net/url"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -42,6 +43,7 @@ func (c *Config) Validate() []error {
 	c.validateRules(add)
 	validateEndpoint("securityhub.endpoint", c.SecurityHub.Endpoint, add)
 	validateEndpoint("state.dynamodb.endpoint", c.State.DynamoDB.Endpoint, add)
+	c.Correlation.Relations.EC2.validate("correlation.relations.ec2", add)
 	if c.Pipeline.Workers < 1 || c.Pipeline.Workers > 1024 {
 		add("pipeline.workers", "must be between 1 and 1024 (got %d)", c.Pipeline.Workers)
 	}
@@ -49,6 +51,22 @@ func (c *Config) Validate() []error {
 }
 
 type addFunc func(path, format string, args ...any)
+
+// roleNameRE is IAM's RoleName pattern.
+var roleNameRE = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+
+func (e EC2Relations) validate(path string, add addFunc) {
+	if e.RoleName != "" && !roleNameRE.MatchString(e.RoleName) {
+		add(path+".role_name", "must be an IAM role name (letters, digits and +=,.@_-, at most 64; got %q)", e.RoleName)
+	}
+	if e.TTL < Duration(time.Minute) || e.TTL > Duration(30*24*time.Hour) {
+		add(path+".ttl", "must be a duration between 1m and 30d like 1h (got %s)", e.TTL)
+	}
+	if e.Rate < 1 || e.Rate > 100 {
+		add(path+".rate", "must be between 1 and 100 requests per second (got %d)", e.Rate)
+	}
+	validateEndpoint(path+".endpoint", e.Endpoint, add)
+}
 
 func (c *Config) validateState(add addFunc) {
 	switch c.State.Backend {

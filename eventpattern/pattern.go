@@ -59,7 +59,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
+	"hubtriage/asff"
 	"hubtriage/config"
+	"hubtriage/correlate"
 	"hubtriage/filter"
 )
 
@@ -67,6 +69,8 @@ import (
 const (
 	Source             = "aws.securityhub"
 	DetailTypeImported = "Security Hub Findings - Imported"
+	// SourceGuardDuty sends "GuardDuty Finding" events (asff.DetailTypeGuardDuty).
+	SourceGuardDuty = "aws.guardduty"
 )
 
 // MaxLength is EventBridge's limit on an event pattern, in characters.
@@ -84,6 +88,11 @@ type Options struct {
 	// suppressed and passed findings; the state they would clear is then
 	// cleared by the daily reconcile instead of at once.
 	SkipInactive bool
+	// GuardDuty adds GuardDuty's own "GuardDuty Finding" events that name
+	// an instance's security groups: the only events that tell which
+	// security groups an instance uses (Security Hub's copies do not), which
+	// correlation rules with conditions via AwsEc2SecurityGroup need.
+	GuardDuty bool
 }
 
 // Rule is one rule's name and compiled filter.
@@ -109,19 +118,53 @@ type Pattern struct {
 	Notes []Note
 }
 
-// FromConfig derives the pattern for cfg's rules.
+// FromConfig derives the pattern for cfg's alert rules and, when
+// correlation is on, for the conditions of its correlation rules (whose
+// findings must reach the Lambda whether or not an alert rule matches
+// them), adding GuardDuty's events when a correlation rule needs the
+// security groups of instances (Options.GuardDuty).
 func FromConfig(cfg *config.Config, opt Options) *Pattern {
-	rules := make([]Rule, len(cfg.Rules))
-	for i, r := range cfg.Rules {
-		rules[i] = Rule{Name: r.Name, Filter: r.Filter}
+	rules := make([]Rule, 0, len(cfg.Rules))
+	for _, r := range cfg.Rules {
+		rules = append(rules, Rule{Name: r.Name, Filter: r.Filter})
+	}
+	if cfg.Correlation.On() {
+		for _, r := range cfg.Correlation.Compiled {
+			for _, c := range r.Conditions {
+				rules = append(rules, Rule{Name: "correlation " + r.Name + "." + c.Name, Filter: c.Filter})
+			}
+			opt.GuardDuty = opt.GuardDuty || r.HasVia(correlate.TypeSecurityGroup)
+		}
 	}
 	return Derive(rules, opt)
 }
 
 // Derive returns a pattern matching every Imported event with a finding
 // that one of rules may match (and, unless opt.SkipInactive, every
-// inactive finding).
+// inactive finding), and with opt.GuardDuty the GuardDuty events that name
+// an instance's security groups.
 func Derive(rules []Rule, opt Options) *Pattern {
+	p := deriveSecurityHub(rules, opt)
+	if opt.GuardDuty {
+		p.Doc = map[string]any{"$or": []any{p.Doc, guardDutyTerm()}}
+	}
+	return p
+}
+
+// guardDutyTerm matches "GuardDuty Finding" events on an instance with
+// security groups (resource.instanceDetails.networkInterfaces[].
+// securityGroups[].groupId; EventBridge matches inside arrays).
+func guardDutyTerm() map[string]any {
+	return map[string]any{
+		"source":      []any{SourceGuardDuty},
+		"detail-type": []any{asff.DetailTypeGuardDuty},
+		"detail": map[string]any{"resource": map[string]any{"instanceDetails": map[string]any{"networkInterfaces": map[string]any{
+			"securityGroups": map[string]any{"groupId": []any{map[string]any{"exists": true}}}}}}},
+	}
+}
+
+// deriveSecurityHub is the pattern for Security Hub's Imported events.
+func deriveSecurityHub(rules []Rule, opt Options) *Pattern {
 	p := &Pattern{}
 	var terms []term
 	for _, r := range rules {

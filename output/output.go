@@ -166,6 +166,6 @@ func Summary(s pipeline.Summary, c Counter, dryRun bool) string {
 	if dryRun {
 		mode, sent = " (dry run: nothing sent or recorded)", "messages would be sent"
 	}
-	return fmt.Sprintf("summary%s: read %d, matched %d, alerted %d (%d %s), duplicates %d, resolved %d, filtered %d, correlated %d, errors %d",
-		mode, s.Read, s.Matched, s.Notified, c.Messages, sent, s.Duplicates, s.Resolved, s.Filtered, s.Correlated, s.Errors)
+	return fmt.Sprintf("summary%s: read %d, matched %d, alerted %d (%d %s), duplicates %d, resolved %d, filtered %d, correlated %d, skipped %d, errors %d",
+		mode, s.Read, s.Matched, s.Notified, c.Messages, sent, s.Duplicates, s.Resolved, s.Filtered, s.Correlated, s.Skipped, s.Errors)
 }

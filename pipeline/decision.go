@@ -10,6 +10,10 @@ const (
 	DecisionResolved   = "resolved"
 	DecisionError      = "error"
 	DecisionCorrelate  = "correlate"
+	// DecisionSkipped is a well-formed document that carries no findings
+	// by design (an EventBridge event such as "Security Hub Insight
+	// Results"); the reason names it. Not an error.
+	DecisionSkipped = "skipped"
 )
 
 // Decision is what the pipeline decided for one finding and one rule (or
@@ -46,6 +50,7 @@ type Summary struct {
 	Filtered   int64 // findings matched by no rule
 	Correlated int64 // correlate decisions
 	Errors     int64 // decode errors and failed deliveries
+	Skipped    int64 // documents without findings by design (skipped decisions)
 }
 
 func (s *Summary) count(d Decision) {
@@ -62,5 +67,7 @@ func (s *Summary) count(d Decision) {
 		s.Correlated++
 	case DecisionError:
 		s.Errors++
+	case DecisionSkipped:
+		s.Skipped++
 	}
 }

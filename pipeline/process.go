@@ -26,7 +26,7 @@ func (p *Pipeline) alert(ctx context.Context, f *asff.Finding) []Decision {
 	}
 	var out []Decision
 	for _, r := range p.opt.Rules {
-		if !r.Filter.Match(f, now) {
+		if !r.Filter.Match(f, now) || !r.OCSFFilter.Match(f, now) {
 			continue
 		}
 		out = append(out, p.route(ctx, r, f, now))

@@ -177,6 +177,11 @@ func shard(f *asff.Finding, n int) int {
 	return int(h.Sum32() % uint32(n))
 }
 
+// decodeError is the decision for a decode problem: skipped for a document
+// that carries no findings by design, else an error.
 func decodeError(err error) Decision {
+	if errors.Is(err, asff.ErrNoFindings) {
+		return Decision{Decision: DecisionSkipped, Reason: err.Error(), Channels: []string{}}
+	}
 	return Decision{Decision: DecisionError, Reason: err.Error(), Channels: []string{}}
 }

@@ -22,7 +22,10 @@ func newEventBridgePattern() *cobra.Command {
 		Use:   "eventbridge-pattern --config FILE [--compact] [--skip-inactive]",
 		Short: "Print the EventBridge pattern that sends the Lambda only findings the rules may match",
 		Long: `Derives the event pattern of the EventBridge rule for "Security Hub Findings -
-Imported" events from the rules' filters and prints it as JSON on stdout. The
+Imported" events from the rules' filters (and the conditions of the correlation
+rules) and prints it as JSON on stdout; when a correlation rule needs the
+security groups of instances, it also matches GuardDuty's own "GuardDuty
+Finding" events that name them. The
 pattern matches a superset of what the rules match (the Lambda filters again);
 what it cannot express is listed as notes on stderr. Pass the compact form to
 the SAM template: --parameter-overrides FindingsEventPattern="$(hubtriage

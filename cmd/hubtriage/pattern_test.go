@@ -17,6 +17,7 @@ func TestEventBridgePatternCommand(t *testing.T) {
     filter:
       SeverityLabel: [{Value: HIGH, Comparison: EQUALS}]
       UpdatedAt: [{DateRange: {Value: 7, Unit: DAYS}}]
+correlation: {enabled: false}
 `
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -51,6 +52,29 @@ func TestEventBridgePatternCommand(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), `"PASSED"`) {
 		t.Error("without --skip-inactive the pattern must let PASSED findings through")
+	}
+}
+
+// TestEventBridgePatternForCorrelation: with the built-in correlation rules
+// on (the default), the pattern also lets through the findings their
+// conditions select and GuardDuty's own events naming security groups.
+func TestEventBridgePatternForCorrelation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hubtriage.yaml")
+	if err := os.WriteFile(path, []byte("rules: [{name: high, filter: {SeverityLabel: [{Value: HIGH, Comparison: EQUALS}]}}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd := newEventBridgePattern()
+	cmd.SetArgs([]string{"--config", path, "--compact"})
+	cmd.SetOut(&stdout)
+	cmd.SetErr(&stderr)
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"source":["aws.guardduty"]`, `"detail-type":["GuardDuty Finding"]`, `"EC2.19"`, `"PCI.EC2.5"`} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("pattern %s lacks %s", stdout.String(), want)
+		}
 	}
 }
 
