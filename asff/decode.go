@@ -85,10 +85,35 @@ func appendFindingAt(out []Result, doc []byte, s int, pos position) ([]Result, i
 	return append(out, Result{Finding: f, Err: ferr}), end, nil
 }
 
-// isOCSF reports whether the object at doc[i] is an OCSF finding.
+// isOCSF reports whether the object at doc[i] is an OCSF finding, by its
+// first key that decides (see classify). It is classify without the
+// callback, which would cost an allocation per finding in arrays and
+// events.
 func isOCSF(doc []byte, i int) bool {
-	sh, err := classify(doc, i)
-	return err == nil && sh == shapeOCSF
+	i = skipSpace(doc, i+1)
+	for i < len(doc) && doc[i] == '"' {
+		ke := stringEnd(doc, i)
+		if ke < 0 {
+			return false
+		}
+		if sh, ok := keyShape(doc[i+1 : ke-1]); ok {
+			return sh == shapeOCSF
+		}
+		vs := skipSpace(doc, skipSpace(doc, ke)+1)
+		if vs >= len(doc) {
+			return false
+		}
+		ve, err := valueEnd(doc, vs)
+		if err != nil {
+			return false
+		}
+		i = skipSpace(doc, ve)
+		if i >= len(doc) || doc[i] != ',' {
+			return false
+		}
+		i = skipSpace(doc, i+1)
+	}
+	return false
 }
 
 // finish checks the required fields of the finding doc[start:end] and
@@ -141,14 +166,13 @@ func nameRune(doc []byte, p int, reason string) string {
 // score that is not a number from 0 to 100) is an error naming it.
 func (w *wireFinding) convert() (*Finding, error) {
 	pf := map[string]string(w.ProductFields)
-	arnCompany, arnProduct := productNames(w.ProductArn)
 	var tp timeParser
 	f := &Finding{
 		SchemaVersion:     w.SchemaVersion,
 		ID:                w.Id,
 		ProductArn:        w.ProductArn,
-		ProductName:       firstNonEmpty(w.ProductName, pf[pfProductName], arnProduct),
-		CompanyName:       firstNonEmpty(w.CompanyName, pf[pfCompanyName], arnCompany),
+		ProductName:       firstNonEmpty(w.ProductName, pf[pfProductName]),
+		CompanyName:       firstNonEmpty(w.CompanyName, pf[pfCompanyName]),
 		Region:            firstNonEmpty(w.Region, arnRegion(w.ProductArn), resourceRegion(w.Resources)),
 		GeneratorID:       w.GeneratorId,
 		AwsAccountID:      w.AwsAccountId,
@@ -172,6 +196,10 @@ func (w *wireFinding) convert() (*Finding, error) {
 		RecordState:    w.RecordState,
 		WorkflowStatus: w.Workflow.Status,
 		WorkflowState:  w.WorkflowState,
+	}
+	if f.ProductName == "" || f.CompanyName == "" {
+		company, product := productNames(w.ProductArn)
+		f.ProductName, f.CompanyName = firstNonEmpty(f.ProductName, product), firstNonEmpty(f.CompanyName, company)
 	}
 	f.Vulnerabilities = convertVulnerabilities(w.Vulnerabilities)
 	f.RelatedFindings = convertRelated(w.RelatedFindings)

@@ -1,6 +1,7 @@
 // Package asff holds the AWS Security Finding Format model that every other
 // hubtriage package works on, and the tolerant, streaming decoder that turns
-// files, folders and stdin into findings.
+// files, folders and stdin into findings. OCSF findings of the new Security
+// Hub are decoded into the same model (ocsf.go; docs/ocsf.md).
 package asff
 
 import (

@@ -2,6 +2,7 @@ package asff
 
 import (
 	stdjson "encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -41,26 +42,36 @@ func decodeOCSF(doc []byte, s, e int, pos position) (*Finding, error) {
 	raw := doc[s:e:e]
 	var o ocsfFinding
 	if end, err := fastOCSF(raw, 0, &o); err != nil || end != len(raw) {
-		o = ocsfFinding{}
-		// Slow path. goccy/go-json skips unknown members without validating
-		// them: the strict validator makes sure Raw is JSON first.
-		if end, err := skipStrict(raw, 0, 0); err != nil || end != len(raw) {
-			return nil, ocsfFailure(raw, pos.at(doc, s), errFast)
+		slow, err := decodeOCSFSlow(raw, pos.at(doc, s))
+		if err != nil {
+			return nil, err
 		}
-		if err := json.UnmarshalNoEscape(raw, &o); err != nil {
-			return nil, ocsfFailure(raw, pos.at(doc, s), err)
-		}
+		o = *slow
 	}
 	f, err := o.toFinding()
 	if err != nil {
 		cause := ErrField
-		if strings.HasPrefix(err.Error(), "missing") {
+		if errors.Is(err, ErrMissingField) {
 			cause = ErrMissingField
 		}
 		return nil, pos.errorAt(doc, s, cause, err.Error())
 	}
 	f.Raw = raw
 	return f, nil
+}
+
+// decodeOCSFSlow decodes what the fast decoder declines. goccy/go-json skips
+// unknown members without validating them: the strict validator makes
+// sure raw is JSON first.
+func decodeOCSFSlow(raw []byte, pos position) (*ocsfFinding, error) {
+	if end, err := skipStrict(raw, 0, 0); err != nil || end != len(raw) {
+		return nil, ocsfFailure(raw, pos, errFast)
+	}
+	o := new(ocsfFinding)
+	if err := json.UnmarshalNoEscape(raw, o); err != nil {
+		return nil, ocsfFailure(raw, pos, err)
+	}
+	return o, nil
 }
 
 // ocsfFailure words a JSON error of an OCSF finding with encoding/json's
@@ -106,20 +117,19 @@ func (o *ocsfFinding) toFinding() (*Finding, error) {
 	fi := &o.FindingInfo
 	switch {
 	case fi.UID == "":
-		return nil, fmt.Errorf("missing required field finding_info.uid")
+		return nil, fmt.Errorf("%w finding_info.uid", ErrMissingField)
 	case o.Metadata.Product.UID == "":
-		return nil, fmt.Errorf("missing required field metadata.product.uid")
+		return nil, fmt.Errorf("%w metadata.product.uid", ErrMissingField)
 	}
-	productArn := strings.Replace(o.Metadata.Product.UID, ":productv2/", ":product/", 1)
-	company, product := productNames(productArn)
+	productArn := productV1(o.Metadata.Product.UID)
 	var tp timeParser
 	f := &Finding{
 		Format:          FormatOCSF,
 		SchemaVersion:   "OCSF " + o.Metadata.Version,
 		ID:              fi.UID,
 		ProductArn:      productArn,
-		ProductName:     firstNonEmpty(o.Metadata.Product.Name, product),
-		CompanyName:     firstNonEmpty(ocsfCompany(company, o.Metadata.Product.VendorName), company),
+		ProductName:     o.Metadata.Product.Name,
+		CompanyName:     o.Metadata.Product.VendorName,
 		AwsAccountID:    o.Cloud.Account.UID,
 		Types:           ocsfTypes(fi.Types, productArn),
 		FirstObservedAt: tp.ocsf("finding_info.first_seen_time_dt", fi.FirstSeenTimeDt, fi.FirstSeenTime),
@@ -134,7 +144,7 @@ func (o *ocsfFinding) toFinding() (*Finding, error) {
 		Resources:       o.resources(),
 		Compliance:      o.compliance(),
 		RecordState:     "ACTIVE",
-		WorkflowStatus:  firstNonEmpty(ocsfWorkflow[o.StatusID], ocsfWorkflowText[strings.ToLower(o.Status)]),
+		WorkflowStatus:  o.workflow(),
 		Vulnerabilities: o.vulnerabilities(),
 		RelatedFindings: o.related(),
 	}
@@ -144,7 +154,20 @@ func (o *ocsfFinding) toFinding() (*Finding, error) {
 	if o.ActivityID == activityClose || strings.EqualFold(o.ActivityName, "Close") {
 		f.RecordState = "ARCHIVED"
 	}
-	f.Region = firstNonEmpty(o.Cloud.Region, arnRegion(productArn), ocsfResourceRegion(f.Resources))
+	f.Region = o.Cloud.Region
+	if f.Region == "" {
+		f.Region = firstNonEmpty(arnRegion(productArn), ocsfResourceRegion(f.Resources))
+	}
+	// CompanyName as Security Hub CSPM gives AWS products, so an ASFF
+	// filter on it treats an OCSF finding as its ASFF twin; else the
+	// vendor_name. Names missing from metadata come from the ARN.
+	if strings.Contains(productArn, ":product/aws/") || f.ProductName == "" || f.CompanyName == "" {
+		company, product := productNames(productArn)
+		f.ProductName = firstNonEmpty(f.ProductName, product)
+		if company == "AWS" || company == "Amazon" || f.CompanyName == "" {
+			f.CompanyName = company
+		}
+	}
 	f.GeneratorID = fi.Analytic.UID
 	if f.Compliance.SecurityControlID != "" {
 		f.GeneratorID = "security-control/" + f.Compliance.SecurityControlID
@@ -155,14 +178,21 @@ func (o *ocsfFinding) toFinding() (*Finding, error) {
 	return f, nil
 }
 
-// ocsfCompany keeps the vendor_name for third-party products and the name
-// Security Hub CSPM uses for AWS ones, so an ASFF CompanyName filter
-// treats an OCSF finding as its ASFF twin.
-func ocsfCompany(fromArn, vendor string) string {
-	if fromArn == "AWS" || fromArn == "Amazon" {
-		return fromArn
+// productV1 reads a productv2 ARN as the product ARN Security Hub CSPM
+// gives the same product.
+func productV1(arn string) string {
+	if !strings.Contains(arn, ":productv2/") {
+		return arn
 	}
-	return vendor
+	return strings.Replace(arn, ":productv2/", ":product/", 1)
+}
+
+// workflow maps status_id, else the status text, to Workflow.Status.
+func (o *ocsfFinding) workflow() string {
+	if w, ok := ocsfWorkflow[o.StatusID]; ok {
+		return w
+	}
+	return ocsfWorkflowText[strings.ToLower(o.Status)]
 }
 
 // severity maps severity_id (or, for 0 Unknown / 99 Other, the severity
@@ -217,7 +247,10 @@ func (o *ocsfFinding) compliance() Compliance {
 	if c == nil {
 		return Compliance{}
 	}
-	status := firstNonEmpty(ocsfComplianceIDs[c.StatusID], ocsfComplianceText[strings.ToLower(c.Status)])
+	status, ok := ocsfComplianceIDs[c.StatusID]
+	if !ok {
+		status = ocsfComplianceText[strings.ToLower(c.Status)]
+	}
 	if status == "" && c.Control != "" {
 		status = "NOT_AVAILABLE"
 	}
@@ -242,7 +275,7 @@ func (o *ocsfFinding) related() []RelatedFinding {
 	}
 	out := make([]RelatedFinding, len(evs))
 	for i, e := range evs {
-		out[i] = RelatedFinding{ID: e.UID, ProductArn: strings.Replace(e.Product.UID, ":productv2/", ":product/", 1)}
+		out[i] = RelatedFinding{ID: e.UID, ProductArn: productV1(e.Product.UID)}
 	}
 	return out
 }

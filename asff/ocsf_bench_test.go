@@ -162,3 +162,34 @@ func TestFastOCSFTakesRealFindings(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDecodeFormatsInterleaved decodes the corpus in alternating
+// batches of 100 findings, ASFF then OCSF, timing each form separately, so
+// load from other processes falls on both alike. It reports both rates
+// and ocsf/asff, their ratio (the target: at least 0.8).
+func BenchmarkDecodeFormatsInterleaved(b *testing.B) {
+	asffDocs := generatedFindings(b, 1000)
+	ocsfDocs := make([][]byte, len(asffDocs))
+	for i, d := range asffDocs {
+		ocsfDocs[i] = ocsfForm(b, d)
+	}
+	const batch = 100
+	var spent [2]time.Duration
+	decoded := 0
+	for i := 0; b.Loop(); i++ {
+		for form, docs := range [2][][]byte{asffDocs, ocsfDocs} {
+			start := time.Now()
+			for j := range batch {
+				if _, err := DecodeFinding(docs[(i*batch+j)%len(docs)]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			spent[form] += time.Since(start)
+		}
+		decoded += batch
+	}
+	asffRate, ocsfRate := float64(decoded)/spent[0].Seconds(), float64(decoded)/spent[1].Seconds()
+	b.ReportMetric(asffRate, "asff-findings/s")
+	b.ReportMetric(ocsfRate, "ocsf-findings/s")
+	b.ReportMetric(ocsfRate/asffRate, "ocsf/asff")
+}

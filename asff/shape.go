@@ -79,33 +79,42 @@ func decodeValue(doc []byte, i int, pos position, depth int, out []Result) []Res
 func classify(doc []byte, i int) (shape, error) {
 	sh := shapeFinding
 	_, err := members(doc, i, false, func(key []byte, vs int) (int, error) {
-		switch string(key) {
-		case "SchemaVersion", "Id", "ProductArn", "GeneratorId", "AwsAccountId":
-			sh = shapeFinding
-		case "detail-type", "detail":
-			sh = shapeEnvelope
-		case "Findings":
-			sh = shapeGetFindings
-		case "findings":
-			sh = shapeDetail
-		case "data":
-			sh = shapeWrapper
-		case "FindingIdentifiers":
-			sh = shapeBatchUpdate
-		case "class_uid", "finding_info", "metadata", "activity_id", "activity_name", "category_uid",
-			"type_uid", "severity_id", "status_id", "class_name", "type_name", "category_name":
-			sh = shapeOCSF // keys only an OCSF finding has
-		case "accountId", "arn":
-			sh = shapeGuardDuty // keys of GuardDuty's own findings (ASFF's are capitalised)
-		default:
+		s, ok := keyShape(key)
+		if !ok {
 			return -1, nil
 		}
+		sh = s
 		return 0, errDecided
 	})
 	if errors.Is(err, errDecided) {
 		err = nil
 	}
 	return sh, err
+}
+
+// keyShape reports the shape an object with the member key has, if that
+// key decides it.
+func keyShape(key []byte) (shape, bool) {
+	switch string(key) {
+	case "SchemaVersion", "Id", "ProductArn", "GeneratorId", "AwsAccountId":
+		return shapeFinding, true
+	case "detail-type", "detail":
+		return shapeEnvelope, true
+	case "Findings":
+		return shapeGetFindings, true
+	case "findings":
+		return shapeDetail, true
+	case "data":
+		return shapeWrapper, true
+	case "FindingIdentifiers":
+		return shapeBatchUpdate, true
+	case "class_uid", "finding_info", "metadata", "activity_id", "activity_name", "category_uid",
+		"type_uid", "severity_id", "status_id", "class_name", "type_name", "category_name":
+		return shapeOCSF, true // keys only an OCSF finding has
+	case "accountId", "arn":
+		return shapeGuardDuty, true // keys of GuardDuty's own findings (ASFF's are capitalised)
+	}
+	return 0, false
 }
 
 // errDecided stops classify's walk early.

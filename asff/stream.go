@@ -43,10 +43,15 @@ type job struct {
 // or "stdin").
 //
 // r may hold any mix of the supported shapes: single findings, EventBridge
-// "Security Hub Findings - Imported" / "- Custom Action" events (every
-// finding in detail.findings), GetFindings responses (also wrapped as
+// "Security Hub Findings - Imported" / "- Custom Action" / "Findings
+// Imported V2" events (every finding in detail.findings) and their detail
+// object alone, GetFindings and GetFindingsV2 responses (also wrapped as
 // {"status_code":..., "data": {...}}), and arrays of these, as one document
-// or as newline-delimited or concatenated documents. Memory stays bounded by
+// or as newline-delimited or concatenated documents; findings may be ASFF
+// or OCSF. An event that carries no findings by design is reported as an
+// ErrNoFindings DecodeError, to be skipped. A document cut short (a line
+// that begins with '{' or '[' in column 0 where it cannot go on) is
+// reported and scanning resumes at that line. Memory stays bounded by
 // the largest document, not by the input: elements of a top-level array are
 // streamed one by one.
 //

@@ -209,10 +209,10 @@ func (n *flexNumber) UnmarshalJSON(b []byte) error {
 	if len(b) == 0 || string(b) == "null" {
 		return nil
 	}
-	text := string(bytes.TrimSpace(b))
-	v, err := strconv.ParseFloat(text, 64)
+	b = bytes.TrimSpace(b)
+	v, err := strconv.ParseFloat(string(b), 64) // converted without a copy
 	if err != nil || math.IsNaN(v) || v < 0 || v > 100 {
-		n.Bad = text
+		n.Bad = string(b)
 		return nil
 	}
 	n.Value, n.Set = v, true

@@ -319,7 +319,7 @@ func (e *Engine) match(f *asff.Finding, now time.Time) []condMatch {
 			}
 			m := condMatch{rule: r, cond: c, target: firstNonEmpty(c.Via, r.Join), values: []string{}}
 			if c.distinct != nil {
-				m.values = c.distinct.values(f.Raw)
+				m.values = c.distinct.findingValues(f)
 			}
 			out = append(out, m)
 		}

@@ -183,23 +183,27 @@ func deriveSecurityHub(rules []Rule, opt Options) *Pattern {
 	if !opt.SkipInactive {
 		terms = append(terms, inactiveTerms()...)
 	}
-	terms = dedupe(terms)
 	p.Doc = base()
+	p.Doc["detail"] = findingsDetail(dedupe(terms), "Id")
+	return p
+}
+
+// findingsDetail is the pattern's "detail" member: the findings matching
+// any of terms. With no terms it matches only findings without the always
+// present field idField, so the rule never fires.
+func findingsDetail(terms []term, idField ...string) map[string]any {
 	switch len(terms) {
 	case 0:
-		// No rule can match and inactive findings are skipped: match only
-		// what cannot exist, so the rule never fires.
-		p.Doc["detail"] = map[string]any{"findings": map[string]any{"Id": []any{map[string]any{"exists": false}}}}
+		never := term{key(at(idField...)): {map[string]any{"exists": false}}}
+		return map[string]any{"findings": never.nested()}
 	case 1:
-		p.Doc["detail"] = map[string]any{"findings": terms[0].nested()}
-	default:
-		ors := make([]any, len(terms))
-		for i, t := range terms {
-			ors[i] = t.nested()
-		}
-		p.Doc["detail"] = map[string]any{"findings": map[string]any{"$or": ors}}
+		return map[string]any{"findings": terms[0].nested()}
 	}
-	return p
+	ors := make([]any, len(terms))
+	for i, t := range terms {
+		ors[i] = t.nested()
+	}
+	return map[string]any{"findings": map[string]any{"$or": ors}}
 }
 
 func base() map[string]any {

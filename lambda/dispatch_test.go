@@ -48,6 +48,9 @@ func TestInvocationKinds(t *testing.T) {
 		// (no retries into the dead-letter queue); the documented sample.
 		{name: "insight results", payload: string(readTestdata(t, "../asff/testdata/events/insight-results.json")),
 			kind: KindFindings, skipped: 1},
+		{name: "Findings Imported V2 (OCSF)", kind: KindFindings, notified: 1, payload: `{"version":"0","id":"e51603d1",` +
+			`"detail-type":"Findings Imported V2","source":"aws.securityhub","account":"111122223333","region":"us-east-1",` +
+			`"resources":["c0ffee"],"detail":{"findings":[` + string(readTestdata(t, "../asff/testdata/ocsf/guardduty-backdoor-ec2.ocsf.json")) + `]}}`},
 		{name: "other service", payload: `{"id":"1","detail-type":"EC2 Instance State-change Notification","source":"aws.ec2","detail":{}}`,
 			kind: KindFindings, wantErr: ErrUnsupportedEvent, errText: `"aws.ec2"`},
 		{name: "imported without findings", payload: `{"id":"1","detail-type":"Security Hub Findings - Imported","source":"aws.securityhub","detail":{}}`,

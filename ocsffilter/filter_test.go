@@ -1,6 +1,7 @@
 package ocsffilter
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -184,5 +185,34 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		if len(errs) != 1 || !errors.As(errs[0], &fe) || fe.Path != tt.path || !strings.Contains(fe.Msg, tt.msg) || fe.Line != 1 {
 			t.Errorf("%s:\n got %v\n want one error at %s saying %q", tt.src, errs, tt.path, tt.msg)
 		}
+	}
+}
+
+// TestSDKRoundTrip: the filter converted for GetFindingsV2 push-down, read
+// back from its JSON, selects the same real findings.
+func TestSDKRoundTrip(t *testing.T) {
+	all := samples(t)
+	src := `{"CompositeOperator":"OR","CompositeFilters":[
+		{"Operator":"AND","StringFilters":[{"FieldName":"compliance.control","Filter":{"Value":"SQS.","Comparison":"PREFIX"}}],
+		 "NumberFilters":[{"FieldName":"severity_id","Filter":{"Gte":3,"Lt":5}}]},
+		{"BooleanFilters":[{"FieldName":"vulnerabilities.is_fix_available","Filter":{"Value":true}}],
+		 "DateFilters":[{"FieldName":"finding_info.modified_time_dt","Filter":{"DateRange":{"Value":30,"Unit":"DAYS","Comparison":"WITHIN"}}}],
+		 "MapFilters":[{"FieldName":"resources.tags","Filter":{"Key":"eks:cluster-name","Value":"demo_prod","Comparison":"EQUALS"}}],
+		 "NestedCompositeFilters":[{"Operator":"OR","StringFilters":[{"FieldName":"cloud.region","Filter":{"Value":"us-east-2","Comparison":"EQUALS"}}]}]}]}`
+	f, err := FromJSON([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(f.SDK())
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := FromJSON(b)
+	if err != nil {
+		t.Fatalf("SDK form %s does not compile: %v", b, err)
+	}
+	want, got := matching(f, all, now), matching(back, all, now)
+	if len(want) == 0 || !slices.Equal(got, want) {
+		t.Errorf("round trip matches %v, original %v", got, want)
 	}
 }

@@ -80,6 +80,9 @@ func (p *parser) object(n *yaml.Node, path string, fields map[string]func(v *yam
 			p.fail(sub, k, "unknown key (want one of %s)", strings.Join(sortedKeys(fields), ", "))
 			continue
 		}
+		if rv := resolve(v); rv != nil && rv.Kind == yaml.ScalarNode && rv.Tag == "!!null" {
+			continue // null is as if absent, as JSON encoders write unset members
+		}
 		fn(v, sub)
 	}
 }

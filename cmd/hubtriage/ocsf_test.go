@@ -116,6 +116,46 @@ func TestTwinsAcrossFormatsAreOneAlert(t *testing.T) {
 	}
 }
 
+// ocsfInspector writes a variant of the real OCSF Inspector EC2 sample:
+// CRITICAL, CVE cve, on instance i-0a1b2c3d4e5f60718 of 111122223333 in
+// us-east-1, modified 2024-05-18.
+func ocsfInspector(t *testing.T, cve string) string {
+	return variant(t, ocsfSample(t, "elastic-2002-inspector-ec2-cve-2021-47412.json"), func(f map[string]any) {
+		fi := f["finding_info"].(map[string]any)
+		fi["uid"] = "arn:aws:inspector2:us-east-1:111122223333:finding/ocsf-" + cve
+		for _, k := range []string{"created_time_dt", "modified_time_dt", "first_seen_time_dt", "last_seen_time_dt"} {
+			fi[k] = "2024-05-18T04:00:13.551Z"
+		}
+		f["metadata"].(map[string]any)["product"].(map[string]any)["uid"] = "arn:aws:securityhub:us-east-1::productv2/aws/inspector"
+		f["cloud"] = map[string]any{"account": map[string]any{"uid": "111122223333"}, "region": "us-east-1", "provider": "AWS"}
+		f["severity"], f["severity_id"] = "Critical", 5
+		r := f["resources"].([]any)[0].(map[string]any)
+		r["uid"], r["region"] = "i-0a1b2c3d4e5f60718", "us-east-1"
+		f["vulnerabilities"].([]any)[0].(map[string]any)["cve"].(map[string]any)["uid"] = cve
+	})
+}
+
+// TestCorrelationFromOCSFOnly: the built-in fires from OCSF findings
+// alone; its distinct_by (Vulnerabilities[].Id) counts the OCSF
+// Inspector findings' CVEs through the mapped fields.
+func TestCorrelationFromOCSFOnly(t *testing.T) {
+	cfg := allRulesConfig(t, smtptest.Start(t))
+	gd := filepath.Join("..", "..", "asff", "testdata", "ocsf", "guardduty-backdoor-ec2.ocsf.json")
+	args := []string{"replay", "--config", cfg, "--state", filepath.Join(t.TempDir(), "s.db"), "--now", "2024-05-20T12:00:00Z", "--dry-run", gd}
+	for _, cve := range []string{"CVE-2021-44228", "CVE-2022-22965", "CVE-2023-38545"} {
+		args = append(args, ocsfInspector(t, cve))
+	}
+	r := execute(t, "", args...)
+	if !strings.Contains(r.stdout, `"decision":"correlate"`) || !strings.Contains(r.stdout, "ec2-backdoor-critical-cves") {
+		t.Fatalf("no ec2-backdoor-critical-cves correlation from OCSF findings; decisions %s\n%s", r.kinds(), r.stderr)
+	}
+	// Two CVEs are not enough: the rule wants three distinct ones.
+	r = execute(t, "", args[:len(args)-1]...)
+	if strings.Contains(r.stdout, "ec2-backdoor-critical-cves") {
+		t.Errorf("correlated with two CVEs: %s", r.stdout)
+	}
+}
+
 // TestCorrelationFromOCSFAndASFF: the built-in ec2-backdoor-critical-cves
 // fires from an OCSF GuardDuty detection (Findings Imported V2 shape) plus
 // three ASFF Inspector findings on the same instance.

@@ -14,6 +14,7 @@ type patternOptions struct {
 	config       string
 	compact      bool
 	skipInactive bool
+	findingsV2   bool
 }
 
 func newEventBridgePattern() *cobra.Command {
@@ -29,7 +30,9 @@ Finding" events that name them. The
 pattern matches a superset of what the rules match (the Lambda filters again);
 what it cannot express is listed as notes on stderr. Pass the compact form to
 the SAM template: --parameter-overrides FindingsEventPattern="$(hubtriage
-eventbridge-pattern --config hubtriage.yaml --compact)".`,
+eventbridge-pattern --config hubtriage.yaml --compact)". With --findings-v2 the
+pattern is for "Findings Imported V2" events of the new Security Hub, narrowed
+by the rules' ocsf_filter.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return printPattern(o, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -40,6 +43,8 @@ eventbridge-pattern --config hubtriage.yaml --compact)".`,
 	f.BoolVar(&o.compact, "compact", false, "print the pattern on one line")
 	f.BoolVar(&o.skipInactive, "skip-inactive", false,
 		"leave out archived/resolved/suppressed/passed findings (reconcile then clears their state)")
+	f.BoolVar(&o.findingsV2, "findings-v2", false,
+		"derive the pattern for the new Security Hub's \"Findings Imported V2\" (OCSF) events from the rules' ocsf_filter")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }
@@ -49,7 +54,11 @@ func printPattern(o patternOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageErr(err)
 	}
-	p := eventpattern.FromConfig(cfg, eventpattern.Options{SkipInactive: o.skipInactive})
+	derive := eventpattern.FromConfig
+	if o.findingsV2 {
+		derive = eventpattern.FromConfigV2
+	}
+	p := derive(cfg, eventpattern.Options{SkipInactive: o.skipInactive})
 	b, err := p.JSON(!o.compact)
 	if err != nil {
 		return &exitError{code: exitPartial, err: err}

@@ -93,3 +93,30 @@ func TestEventBridgePatternBadConfig(t *testing.T) {
 		t.Fatalf("err = %v, want a usage error", err)
 	}
 }
+
+// TestEventBridgePatternV2: --findings-v2 derives the pattern for the new
+// Security Hub's events from the rules' ocsf_filter.
+func TestEventBridgePatternV2(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hubtriage.yaml")
+	cfg := `rules:
+  - name: critical
+    ocsf_filter:
+      CompositeFilters:
+        - StringFilters: [{FieldName: severity, Filter: {Value: Critical, Comparison: EQUALS}}]
+`
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd := newEventBridgePattern()
+	cmd.SetArgs([]string{"--config", path, "--compact", "--skip-inactive", "--findings-v2"})
+	cmd.SetOut(&stdout)
+	cmd.SetErr(&stderr)
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"detail":{"findings":{"severity":["Critical"]}},"detail-type":["Findings Imported V2"],"source":["aws.securityhub"]}` + "\n"
+	if stdout.String() != want || stderr.Len() != 0 {
+		t.Errorf("stdout %q, stderr %q; want %q", stdout.String(), stderr.String(), want)
+	}
+}

@@ -1,5 +1,6 @@
 // Package shtest is an in-process Security Hub for tests: an httptest server
 // speaking the REST-JSON protocol of GetFindings (POST /findings),
+// GetFindingsV2 (POST /findingsv2, over OCSF findings; see LoadOCSF),
 // BatchImportFindings (POST /findings/import) and BatchUpdateFindings
 // (PATCH /findings/batchupdate), reachable with the real SDK through
 // AWSConfig.
@@ -75,6 +76,7 @@ type Server struct {
 	mu       sync.Mutex
 	findings []*finding
 	index    map[key]int
+	ocsf     []ocsfFinding
 	faults   map[Operation][]requestFault
 	itemFail map[Operation]map[string]*itemFault
 	log      []Request
@@ -219,6 +221,8 @@ func route(r *http.Request) (Operation, bool) {
 	switch {
 	case r.Method == http.MethodPost && r.URL.Path == "/findings":
 		return GetFindings, true
+	case r.Method == http.MethodPost && r.URL.Path == "/findingsv2":
+		return GetFindingsV2, true
 	case r.Method == http.MethodPost && r.URL.Path == "/findings/import":
 		return BatchImportFindings, true
 	case r.Method == http.MethodPatch && r.URL.Path == "/findings/batchupdate":
@@ -253,13 +257,19 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	switch op {
 	case GetFindings:
 		resp, rec.Filters, err = s.getFindings(body)
+	case GetFindingsV2:
+		resp, rec.Filters, err = s.getFindingsV2(body)
 	case BatchImportFindings:
 		resp, rec.Findings, err = s.batchImport(body)
 	case BatchUpdateFindings:
 		resp, rec.Findings, err = s.batchUpdate(body)
 	}
 	if err != nil {
-		s.fail(w, rec, http.StatusBadRequest, "InvalidInputException", err.Error())
+		code := "InvalidInputException"
+		if op == GetFindingsV2 {
+			code = "ValidationException" // the V2 operations' error for bad input
+		}
+		s.fail(w, rec, http.StatusBadRequest, code, err.Error())
 		return
 	}
 	s.reply(w, rec, http.StatusOK, resp)

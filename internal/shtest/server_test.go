@@ -380,3 +380,46 @@ func TestFailFindingOnUpdate(t *testing.T) {
 		}
 	}
 }
+
+// TestGetFindingsV2FiltersAndPages: the fake evaluates the OCSF filters it
+// supports, pages, and rejects the filters it does not evaluate.
+func TestGetFindingsV2FiltersAndPages(t *testing.T) {
+	srv := shtest.New(t)
+	var findings [][]byte
+	for i := range 130 {
+		sev := "Medium"
+		if i%2 == 1 {
+			sev = "Low"
+		}
+		findings = append(findings, []byte(fmt.Sprintf(`{"finding_info":{"uid":"f%d","modified_time_dt":"2025-01-01T00:00:00.000Z"},`+
+			`"metadata":{"product":{"uid":"p"}},"severity":%q,"severity_id":%d}`, i, sev, 3-i%2)))
+	}
+	if err := srv.LoadOCSF(findings...); err != nil {
+		t.Fatal(err)
+	}
+	c := shtest.Client(t, srv.AWSConfig(), shtest.Attempts)
+	medium := &types.OcsfFindingFilters{CompositeFilters: []types.CompositeFilter{{
+		StringFilters: []types.OcsfStringFilter{{FieldName: "severity", Filter: &types.StringFilter{Value: aws.String("Medium"), Comparison: types.StringFilterComparisonEquals}}},
+		DateFilters:   []types.OcsfDateFilter{{FieldName: "finding_info.modified_time_dt", Filter: &types.DateFilter{Start: aws.String("2024-12-31T00:00:00Z"), End: aws.String("2025-01-02T00:00:00Z")}}},
+	}}}
+	for _, tt := range []struct {
+		filters *types.OcsfFindingFilters
+		want    int
+	}{{nil, 130}, {medium, 65}} {
+		n := 0
+		if err := c.GetFindingsV2(context.Background(), tt.filters, func(page [][]byte) error { n += len(page); return nil }); err != nil || n != tt.want {
+			t.Errorf("filters %v: %d findings, err %v; want %d", tt.filters, n, err, tt.want)
+		}
+	}
+	if got := srv.Count(shtest.GetFindingsV2); got != 3 { // 100 + 30, then 65 in one page
+		t.Errorf("%d GetFindingsV2 requests, want 3", got)
+	}
+	unsupported := &types.OcsfFindingFilters{CompositeFilters: []types.CompositeFilter{{
+		MapFilters: []types.OcsfMapFilter{{FieldName: "resources.tags", Filter: &types.MapFilter{Key: aws.String("k"), Value: aws.String("v"), Comparison: types.MapFilterComparisonEquals}}},
+	}}}
+	err := c.GetFindingsV2(context.Background(), unsupported, func([][]byte) error { return nil })
+	var invalid *types.ValidationException
+	if !errors.As(err, &invalid) || !strings.Contains(err.Error(), "MapFilters") {
+		t.Errorf("unsupported filter: %v, want ValidationException naming MapFilters", err)
+	}
+}
