@@ -23,7 +23,7 @@ func corpus(t testing.TB) [][]byte {
 			out = append(out, f.Raw)
 		}
 	}
-	return append(out, generatedFindings(500)...)
+	return append(out, generatedFindings(t, 500)...)
 }
 
 // slowWire decodes doc the slow way.

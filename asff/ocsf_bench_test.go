@@ -74,7 +74,7 @@ func ocsfForm(t testing.TB, raw []byte) []byte {
 // generated finding and its OCSF form decode to the same identity, state
 // and key fields.
 func TestOCSFFormIsTheSameFinding(t *testing.T) {
-	for _, raw := range generatedFindings(300) {
+	for _, raw := range generatedFindings(t, 300) {
 		a, err := DecodeFinding(raw)
 		if err != nil {
 			t.Fatal(err)
@@ -94,7 +94,7 @@ func TestOCSFFormIsTheSameFinding(t *testing.T) {
 // as OCSF; compare the findings/s of the two sub-benchmarks (the target:
 // OCSF within 20% of ASFF).
 func BenchmarkDecodeFormats(b *testing.B) {
-	asffDocs := generatedFindings(1000)
+	asffDocs := generatedFindings(b, 1000)
 	ocsfDocs := make([][]byte, len(asffDocs))
 	for i, d := range asffDocs {
 		ocsfDocs[i] = ocsfForm(b, d)
@@ -152,7 +152,7 @@ func TestFastOCSFTakesRealFindings(t *testing.T) {
 			docs = append(docs, f.Raw)
 		}
 	}
-	for _, d := range generatedFindings(300) {
+	for _, d := range generatedFindings(t, 300) {
 		docs = append(docs, ocsfForm(t, d))
 	}
 	docs = append(docs, []byte(`{"finding_info":{"uid":"x","types":[]},"metadata":{"product":{"uid":"p"}},"compliance":null,"resources":null,"time":null}`))
@@ -168,7 +168,7 @@ func TestFastOCSFTakesRealFindings(t *testing.T) {
 // load from other processes falls on both alike. It reports both rates
 // and ocsf/asff, their ratio (the target: at least 0.8).
 func BenchmarkDecodeFormatsInterleaved(b *testing.B) {
-	asffDocs := generatedFindings(1000)
+	asffDocs := generatedFindings(b, 1000)
 	ocsfDocs := make([][]byte, len(asffDocs))
 	for i, d := range asffDocs {
 		ocsfDocs[i] = ocsfForm(b, d)

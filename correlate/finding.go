@@ -137,7 +137,7 @@ func buildDoc(r *Rule, pl placement, contrib []*indexed, byCond map[string][]*in
 	}
 	d.FindingProviderFields = docProvider{Severity: d.Severity, Types: d.Types}
 	if rm := r.out.remediation; rm.Text != "" || rm.URL != "" {
-		d.Remediation = &docRemediation{docRecommendation{Text: rm.Text, URL: rm.URL}}
+		d.Remediation = &docRemediation{docRecommendation(rm)}
 	}
 	first, last := observedSpan(contrib)
 	d.FirstObservedAt, d.LastObservedAt = first.Format(timeLayout), last.Format(timeLayout)

@@ -294,12 +294,3 @@ func (s *spy) Delete(ctx context.Context, p, k string) error {
 
 // fixed returns a clock stuck at t.
 func fixed(t time.Time) func() time.Time { return func() time.Time { return t } }
-
-func containsAll(s string, subs ...string) bool {
-	for _, x := range subs {
-		if !strings.Contains(s, x) {
-			return false
-		}
-	}
-	return true
-}

@@ -14,9 +14,9 @@ import (
 	"hubtriage/filter"
 	"hubtriage/internal/filtertest"
 	"hubtriage/internal/fixtures"
+	"hubtriage/internal/shtest"
 	"hubtriage/notify"
 	"hubtriage/pipeline"
-	"hubtriage/securityhub/shtest"
 	"hubtriage/store/bolt"
 )
 

@@ -13,10 +13,10 @@ import (
 	"hubtriage/daemon"
 	"hubtriage/filter"
 	"hubtriage/internal/fixtures"
+	"hubtriage/internal/shtest"
 	"hubtriage/notify"
 	"hubtriage/ocsffilter"
 	"hubtriage/pipeline"
-	"hubtriage/securityhub/shtest"
 )
 
 // ocsfFinding returns the real GetFindingsV2 SQS.1 finding (Fail, Medium;

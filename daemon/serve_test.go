@@ -16,9 +16,9 @@ import (
 	"github.com/prometheus/common/model"
 
 	"hubtriage/daemon"
+	"hubtriage/internal/shtest"
 	"hubtriage/metrics"
 	"hubtriage/reconcile"
-	"hubtriage/securityhub/shtest"
 )
 
 // served is a daemon running Serve on a loopback port.

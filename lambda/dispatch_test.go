@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"hubtriage/internal/notifytest"
 	"hubtriage/notify"
-	"hubtriage/notify/notifytest"
 	"hubtriage/pipeline"
 	"hubtriage/store/memstore"
 )

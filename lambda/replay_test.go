@@ -12,8 +12,8 @@ import (
 	"hubtriage/asff"
 	"hubtriage/asff/asffgen"
 	"hubtriage/config"
+	"hubtriage/internal/notifytest"
 	"hubtriage/notify"
-	"hubtriage/notify/notifytest"
 	"hubtriage/pipeline"
 	"hubtriage/store/memstore"
 )

@@ -12,10 +12,10 @@ import (
 	"hubtriage/filter"
 	"hubtriage/internal/filtertest"
 	"hubtriage/internal/fixtures"
+	"hubtriage/internal/shtest"
 	"hubtriage/notify"
 	"hubtriage/pipeline"
 	"hubtriage/securityhub"
-	"hubtriage/securityhub/shtest"
 	"hubtriage/store/bolt"
 )
 

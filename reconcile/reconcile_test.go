@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"hubtriage/internal/shtest"
 	"hubtriage/notify"
 	"hubtriage/reconcile"
-	"hubtriage/securityhub/shtest"
 	"hubtriage/store"
 	"hubtriage/store/bolt"
 )

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"hubtriage/securityhub/shtest"
+	"hubtriage/internal/shtest"
 )
 
 // waitFor calls check until it reports true; the deadline only guards

@@ -1,4 +1,4 @@
-// Package rulestest runs correlation rule unit tests, the way `promtool test
+// Package rulecheck runs correlation rule unit tests, the way `promtool test
 // rules` runs Prometheus rule tests: each YAML test file names the rules
 // under test (a config file, an inline correlation section, or just the
 // built-ins), and each test case feeds input findings to a fresh engine at
@@ -23,7 +23,7 @@
 //	        title: "..."                    # optional
 //
 // Paths are relative to the test file.
-package rulestest
+package rulecheck
 
 import (
 	"errors"

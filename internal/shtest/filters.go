@@ -119,12 +119,14 @@ func compileFilters(raw json.RawMessage, now time.Time) ([]matcher, error) {
 	}
 	var attrs map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &attrs); err != nil {
+		//lint:ignore ST1005 the field as the Security Hub API spells it
 		return nil, fmt.Errorf("Filters: %w", err)
 	}
 	var out []matcher
 	for name, v := range attrs {
 		m, err := compileAttr(name, v, now)
 		if err != nil {
+			//lint:ignore ST1005 the field as the Security Hub API spells it
 			return nil, fmt.Errorf("Filters.%s: %w", name, err)
 		}
 		out = append(out, m)

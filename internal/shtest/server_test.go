@@ -19,7 +19,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
-	"hubtriage/securityhub/shtest"
+	"hubtriage/internal/shtest"
 )
 
 const product = "arn:aws:securityhub:us-east-1:111122223333:product/111122223333/default"

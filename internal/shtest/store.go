@@ -29,6 +29,7 @@ func parseFinding(raw []byte) (*finding, error) {
 	f := &finding{fields: fields, raw: compact.Bytes()}
 	var ok bool
 	if f.key.id, ok = f.str("Id"); !ok || f.key.id == "" {
+		//lint:ignore ST1005 the field as the Security Hub API spells it
 		return nil, errors.New("Id: must be a non-empty string")
 	}
 	if f.key.productArn, ok = f.str("ProductArn"); !ok || f.key.productArn == "" {

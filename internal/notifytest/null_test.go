@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"hubtriage/asff"
+	"hubtriage/internal/notifytest"
 	"hubtriage/notify"
-	"hubtriage/notify/notifytest"
 )
 
 func TestNullCountsAcceptedNotificationsConcurrently(t *testing.T) {
