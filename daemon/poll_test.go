@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"hubtriage/daemon"
+	"hubtriage/internal/shtest"
 	"hubtriage/notify"
 	"hubtriage/pipeline"
-	"hubtriage/securityhub/shtest"
 	"hubtriage/store/bolt"
 )
 
