@@ -106,7 +106,7 @@ func pipelineOptions(cfg *config.Config, st store.Store, channels map[string]not
 func Rules(cfg *config.Config, channels map[string]notify.Channel) []pipeline.Rule {
 	rules := make([]pipeline.Rule, 0, len(cfg.Rules))
 	for _, r := range cfg.Rules {
-		pr := pipeline.Rule{Name: r.Name, Filter: r.Filter, RenotifyAfter: time.Duration(r.RenotifyAfter)}
+		pr := pipeline.Rule{Name: r.Name, Filter: r.Filter, OCSFFilter: r.OCSFFilter, RenotifyAfter: time.Duration(r.RenotifyAfter)}
 		for _, name := range r.Channels {
 			pr.Channels = append(pr.Channels, channels[name])
 		}

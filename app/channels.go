@@ -24,7 +24,7 @@ func BuildChannels(ctx context.Context, cfg *config.Config) (map[string]notify.C
 		)
 		switch {
 		case c.Email != nil:
-			ch, err = buildSMTP(name, c.Email)
+			ch, err = buildSMTP(name, c.Email, cfg.Secret)
 		case c.SES != nil:
 			ch, err = buildSES(ctx, name, c.SES)
 		default:
@@ -38,15 +38,17 @@ func BuildChannels(ctx context.Context, cfg *config.Config) (map[string]notify.C
 	return out, nil
 }
 
-func buildSMTP(name string, e *config.Email) (notify.Channel, error) {
+// buildSMTP builds an SMTP channel, resolving its credentials with secret
+// (config.Config.Secret, which knows where *_env names are looked up).
+func buildSMTP(name string, e *config.Email, secret func(env, file string) (string, error)) (notify.Channel, error) {
 	user := e.SMTP.Username
 	if e.SMTP.UsernameEnv != "" {
 		var err error
-		if user, err = config.Secret(e.SMTP.UsernameEnv, ""); err != nil {
+		if user, err = secret(e.SMTP.UsernameEnv, ""); err != nil {
 			return nil, err
 		}
 	}
-	pass, err := config.Secret(e.SMTP.PasswordEnv, e.SMTP.PasswordFile)
+	pass, err := secret(e.SMTP.PasswordEnv, e.SMTP.PasswordFile)
 	if err != nil {
 		return nil, err
 	}

@@ -8,10 +8,11 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	"hubtriage/config"
 	"hubtriage/correlate"
-
+	"hubtriage/correlate/ec2groups"
 	"hubtriage/pipeline"
 	"hubtriage/securityhub"
 	"hubtriage/store"
@@ -34,7 +35,12 @@ func buildCorrelation(ctx context.Context, cfg *config.Config, st store.Store, o
 	if !cfg.Correlation.On() || len(cfg.Correlation.Compiled) == 0 {
 		return c, nil
 	}
-	c.engine = correlate.New(cfg.Correlation.Compiled, st, correlate.Options{Now: opt.Now, Account: cfg.Correlation.Account, Defer: true})
+	groups, err := groupResolver(ctx, cfg, opt)
+	if err != nil {
+		return correlation{}, err
+	}
+	c.engine = correlate.New(cfg.Correlation.Compiled, st, correlate.Options{Now: opt.Now, Account: cfg.Correlation.Account, Defer: true,
+		Groups: groups, GroupsTTL: time.Duration(cfg.Correlation.Relations.EC2.TTL)})
 	switch {
 	case opt.CorrelationsOut != nil:
 		c.sink = &fileSink{w: opt.CorrelationsOut}
@@ -46,6 +52,23 @@ func buildCorrelation(ctx context.Context, cfg *config.Config, st store.Store, o
 		c.sink = &hubSink{client: client}
 	}
 	return c, nil
+}
+
+// groupResolver builds the EC2 DescribeInstances lookup of instances'
+// security groups when correlation.relations.ec2 turns it on (else nil).
+func groupResolver(ctx context.Context, cfg *config.Config, opt Options) (correlate.GroupResolver, error) {
+	e := cfg.Correlation.Relations.EC2
+	if !e.Enabled {
+		return nil, nil
+	}
+	awsCfg, err := LoadAWS(ctx, cfg.SecurityHub.Region)
+	if err != nil {
+		return nil, err
+	}
+	if e.Endpoint != "" {
+		awsCfg.BaseEndpoint = &e.Endpoint
+	}
+	return ec2groups.New(awsCfg, ec2groups.Options{RoleName: e.RoleName, TTL: time.Duration(e.TTL), Rate: e.Rate, Log: opt.Logger}), nil
 }
 
 // SecurityHubClient builds the Security Hub client from the securityhub section.

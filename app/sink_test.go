@@ -10,8 +10,8 @@ import (
 
 	"hubtriage/asff"
 	"hubtriage/correlate"
+	"hubtriage/internal/shtest"
 	"hubtriage/securityhub"
-	"hubtriage/securityhub/shtest"
 	"hubtriage/store/memstore"
 )
 

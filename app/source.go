@@ -9,7 +9,8 @@ import (
 )
 
 // FileSource streams findings from files, folders and "-" (stdin), in
-// argument order. A missing path is reported when the source runs.
+// argument order. A path that is missing or cannot be read is an error
+// result naming it, and the rest is read.
 func FileSource(args []string, stdin io.Reader) pipeline.Source {
 	return FileSourceProgress(args, stdin, nil)
 }
@@ -18,10 +19,6 @@ func FileSource(args []string, stdin io.Reader) pipeline.Source {
 // the size of every read from an input file, for a progress bar.
 func FileSourceProgress(args []string, stdin io.Reader, onRead func(int)) pipeline.Source {
 	return func(ctx context.Context, fn func(asff.Result) error) error {
-		inputs, err := asff.Files(args)
-		if err != nil {
-			return err
-		}
-		return asff.StreamInputs(ctx, inputs, stdin, asff.Options{OnRead: onRead}, fn)
+		return asff.StreamInputs(ctx, asff.Files(args), stdin, asff.Options{OnRead: onRead}, fn)
 	}
 }

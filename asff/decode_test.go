@@ -2,6 +2,9 @@ package asff
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -45,7 +48,6 @@ func TestSeverityResolution(t *testing.T) {
 		{"normalized 90", `"Severity":{"Normalized":90}`, "CRITICAL"},
 		{"normalized 100", `"Severity":{"Normalized":100}`, "CRITICAL"},
 		{"normalized as string", `"Severity":{"Normalized":"75"}`, "HIGH"},
-		{"normalized garbage string", `"Severity":{"Normalized":"n/a"}`, "INFORMATIONAL"},
 		{"nothing says", ``, "INFORMATIONAL"},
 		{"null label", `"Severity":{"Label":null,"Normalized":45}`, "MEDIUM"},
 	}
@@ -150,7 +152,6 @@ func TestTimestamps(t *testing.T) {
 		{"2018-11-28T23:26:17.728987+00:00", "2018-11-28T23:26:17.728987Z"},
 		{"2024-03-01T12:00:00.5+02:00", "2024-03-01T10:00:00.5Z"},
 		{"2024-03-01T12:00:00", "2024-03-01T12:00:00Z"},
-		{"yesterday", "0001-01-01T00:00:00Z"},
 		{"", "0001-01-01T00:00:00Z"},
 	}
 	for _, tt := range tests {
@@ -218,5 +219,83 @@ func TestDecodeErrorMessage(t *testing.T) {
 	want := "decode events.json: line 12 (byte 5120): invalid character '}' looking for beginning of object key string"
 	if e.Error() != want {
 		t.Errorf("got %q, want %q", e.Error(), want)
+	}
+}
+
+// TestFilterOnlyFields decodes a finding carrying every attribute that an
+// AwsSecurityFindingFilters field reads (testdata/every-filter-field.json,
+// shaped like the SDK's types.AwsSecurityFinding, which mirrors the ASFF
+// syntax reference), by both decoding paths.
+func TestFilterOnlyFields(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("testdata", "every-filter-field.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFastAgainstSlow(t, doc)
+	if _, err := fastFinding(doc, skipSpace(doc, 0), new(wireFinding)); err != nil {
+		t.Errorf("the fast path declined the finding: %v", err)
+	}
+	f, err := DecodeFinding(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec2, key := f.Resources[0].DetailFields, f.Resources[1].DetailFields
+	for _, c := range []struct {
+		name string
+		got  any
+		want any
+	}{
+		{"AwsAccountName", f.AwsAccountName, "payments-prod"},
+		{"VerificationState", f.VerificationState, "TRUE_POSITIVE"},
+		{"Sample", f.Sample, true},
+		{"Confidence", *f.Confidence, 85},
+		{"Criticality", *f.Criticality, 60},
+		{"SeverityProduct", *f.SeverityProduct, 8.0},
+		{"FindingProviderFields", words(*f.FindingProviderFields.Confidence, *f.FindingProviderFields.Criticality,
+			f.FindingProviderFields.SeverityLabel, f.FindingProviderFields.SeverityOriginal, f.FindingProviderFields.Types,
+			f.FindingProviderFields.RelatedFindings[0].ID),
+			"80 55 MEDIUM 5.0 [Software and Configuration Checks/Vulnerabilities/CVE] provider-related-1"},
+		{"Malware", f.Malware, []Malware{{Name: "Trojan.Linux.Mirai", Path: "/tmp/.x/mirai", State: "OBSERVED", Type: "TROJAN"}}},
+		{"Network", words(f.Network.Direction, f.Network.SourceIPv4, *f.Network.SourcePort, f.Network.DestinationIPv6,
+			*f.Network.DestinationPort, f.Network.SourceMac), "IN 198.51.100.7 43210 2001:db8:1::25 22 00:25:96:FF:FE:12:34:56"},
+		{"Note", words(f.Note.Text, "|", f.Note.UpdatedBy, "|", f.Note.UpdatedAt.Format(time.RFC3339)),
+			"Investigating with the platform team. | alice | 2024-06-02T11:00:00Z"},
+		{"Process", words(f.Process.Name, f.Process.Path, *f.Process.Pid, *f.Process.ParentPid, f.Process.TerminatedAt.Format(time.RFC3339)),
+			"sshd /usr/sbin/sshd 1234 1 2024-06-02T12:00:00Z"},
+		{"ThreatIntelIndicators", words(f.ThreatIntelIndicators[0].Category, f.ThreatIntelIndicators[0].SourceURL),
+			"BACKDOOR https://threatintel.example.com/198.51.100.7"},
+		{"Vulnerabilities", words(f.Vulnerabilities[0].FixAvailable, f.Vulnerabilities[0].ExploitAvailable), "YES NO"},
+		{"Compliance.AssociatedStandards", f.Compliance.AssociatedStandards, []string{"standards/aws-foundational-security-best-practices/v/1.0.0"}},
+		{"Compliance.SecurityControlParameters", f.Compliance.SecurityControlParameters, []ControlParameter{{Name: "authorizedTcpPorts", Values: []string{"80", "443"}}}},
+		{"Resources[0].Application", f.Resources[0].ApplicationName + " " + f.Resources[0].ApplicationArn,
+			"payments arn:aws:resource-groups:us-east-1:111122223333:group/payments/0abc"},
+		{"AwsEc2Instance", words(ec2.Ec2Instance.Type, ec2.Ec2Instance.IPv4Addresses, ec2.Ec2Instance.VpcID, ec2.Ec2Instance.LaunchedAt.Year()),
+			"t3.micro [10.0.1.25 54.240.196.186] vpc-0a1b2c3d 2024"},
+		{"Other", ec2.Other, map[string]string{"owner": "platform-team"}},
+		{"AwsIamAccessKey", words(key.IamAccessKey.PrincipalName, key.IamAccessKey.Status, key.IamAccessKey.CreatedAt.Year(), key.IamUserName),
+			"deploy-bot-principal Active 2023 deploy-user"},
+		{"AwsS3Bucket", key.S3Bucket.OwnerName, "payments-owner"},
+		{"Container", words(key.Container.Name, key.Container.ImageName, key.Container.LaunchedAt.Month()), "payments-api payments/api:1.4.2 May"},
+	} {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s = %#v, want %#v", c.name, c.got, c.want)
+		}
+	}
+}
+
+// words renders values separated by single spaces.
+func words(vs ...any) string { return strings.TrimSpace(fmt.Sprintln(vs...)) }
+
+// TestFilterOnlyFieldsAreLenient checks that an odd value in a field only
+// filters read leaves that value zero and keeps the finding and the rest.
+func TestFilterOnlyFieldsAreLenient(t *testing.T) {
+	f, err := DecodeFinding([]byte(`{"Id":"a","ProductArn":"p","Title":"kept","Confidence":"not a number",` +
+		`"Network":{"SourcePort":"x","SourceIpV4":["odd"],"Direction":"IN"},"Sample":"yes"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Title != "kept" || f.Confidence != nil || f.Network.SourcePort != nil || f.Network.SourceIPv4 != "" ||
+		f.Network.Direction != "IN" || f.Sample {
+		t.Errorf("decoded %+v / %+v", f, f.Network)
 	}
 }

@@ -16,12 +16,23 @@ var (
 	ErrNotFinding = errors.New("not a finding")
 	// ErrTooLarge marks a single document larger than Options.MaxDocument.
 	ErrTooLarge = errors.New("document too large")
+	// ErrUnreadable marks an input (file, folder, stdin) that could not be
+	// listed, opened or read; its DecodeError has no line.
+	ErrUnreadable = errors.New("unreadable input")
+	// ErrNoFindings marks a well-formed document that carries no findings
+	// by design, such as an EventBridge event of another detail-type
+	// ("Security Hub Insight Results"): it is skipped, not a failure.
+	ErrNoFindings = errors.New("no findings")
+	// ErrField marks a finding whose field holds a value that cannot be
+	// used (an unparseable timestamp, an out-of-range severity).
+	ErrField = errors.New("invalid field")
 )
 
 // DecodeError reports one document (or finding) of an input that could not
 // be decoded. File is the input's name ("" for DecodeFinding), Line is the
 // 1-based line and Offset the 0-based byte offset of the problem within the
-// input, and Reason says what is wrong. Processing of the input continues
+// input (Line 0 when the problem is the input as a whole), and Reason says
+// what is wrong. Processing of the input continues
 // after a DecodeError.
 type DecodeError struct {
 	File   string
@@ -29,7 +40,8 @@ type DecodeError struct {
 	Offset int64
 	Reason string
 	// Err is the sentinel cause (ErrSyntax, ErrMissingField, ErrNotFinding,
-	// ErrTooLarge) or the underlying error; it may be nil.
+	// ErrTooLarge, ErrUnreadable, ErrNoFindings, ErrField) or the
+	// underlying error; it may be nil.
 	Err error
 }
 
@@ -39,6 +51,9 @@ func (e *DecodeError) Error() string {
 	name := e.File
 	if name != "" {
 		name = " " + name
+	}
+	if e.Line == 0 {
+		return fmt.Sprintf("decode%s: %s", name, e.Reason)
 	}
 	return fmt.Sprintf("decode%s: line %d (byte %d): %s", name, e.Line, e.Offset, e.Reason)
 }

@@ -17,13 +17,15 @@ var (
 	findingKeys = []string{"SchemaVersion", "Id", "ProductArn", "ProductName", "CompanyName", "Region",
 		"GeneratorId", "AwsAccountId", "Types", "FirstObservedAt", "LastObservedAt", "CreatedAt", "UpdatedAt",
 		"Severity", "Title", "Description", "SourceUrl", "Remediation", "ProductFields", "UserDefinedFields",
-		"Resources", "Compliance", "RecordState", "Workflow", "WorkflowState", "Vulnerabilities", "RelatedFindings"}
+		"Resources", "Compliance", "RecordState", "Workflow", "WorkflowState", "Vulnerabilities", "RelatedFindings",
+		"AwsAccountName", "VerificationState", "Sample", "Confidence", "Criticality", "FindingProviderFields",
+		"Malware", "Network", "Note", "Process", "ThreatIntelIndicators"}
 	recommendationKeys = []string{"Recommendation"}
 	textURLKeys        = []string{"Text", "Url"}
-	resourceKeys       = []string{"Type", "Id", "Partition", "Region", "Tags", "Details"}
-	complianceKeys     = []string{"Status", "SecurityControlId"}
+	resourceKeys       = []string{"Type", "Id", "Partition", "Region", "Tags", "Details", "ApplicationArn", "ApplicationName"}
+	complianceKeys     = []string{"Status", "SecurityControlId", "AssociatedStandards", "SecurityControlParameters"}
 	statusKeys         = []string{"Status"}
-	vulnerabilityKeys  = []string{"Id", "Vendor"}
+	vulnerabilityKeys  = []string{"Id", "Vendor", "FixAvailable", "ExploitAvailable"}
 	vendorKeys         = []string{"VendorSeverity"}
 	relatedKeys        = []string{"ProductArn", "Id"}
 )
@@ -71,16 +73,7 @@ func (w *wireFinding) field(b, key []byte, vs int) (int, error) {
 			})
 		})
 	case "Compliance":
-		c := &w.Compliance
-		return stringsObject(b, vs, complianceKeys, func(k []byte) *string {
-			switch string(k) {
-			case "Status":
-				return &c.Status
-			case "SecurityControlId":
-				return &c.SecurityControlId
-			}
-			return nil
-		})
+		return w.Compliance.parse(b, vs)
 	case "Workflow":
 		return stringsObject(b, vs, statusKeys, func(k []byte) *string {
 			if string(k) == "Status" {
@@ -94,6 +87,9 @@ func (w *wireFinding) field(b, key []byte, vs int) (int, error) {
 		return list(b, vs, &w.Vulnerabilities, (*wireVulnerability).parse)
 	case "RelatedFindings":
 		return list(b, vs, &w.RelatedFindings, (*wireRelated).parse)
+	}
+	if unmarshal := w.lenientField(key); unmarshal != nil {
+		return unmarshalValidated(b, vs, unmarshal)
 	}
 	if name := foldedName(key, findingKeys); name != "" {
 		return w.field(b, []byte(name), vs) // e.g. "updatedAt" in 2019 custom actions
@@ -142,6 +138,51 @@ func (w *wireFinding) stringField(key []byte) *string {
 	return nil
 }
 
+// lenientField returns the decoder of the filter-only member key, or nil.
+func (w *wireFinding) lenientField(key []byte) func([]byte) error {
+	switch string(key) {
+	case "AwsAccountName":
+		return w.AwsAccountName.UnmarshalJSON
+	case "VerificationState":
+		return w.VerificationState.UnmarshalJSON
+	case "Sample":
+		return w.Sample.UnmarshalJSON
+	case "Confidence":
+		return w.Confidence.UnmarshalJSON
+	case "Criticality":
+		return w.Criticality.UnmarshalJSON
+	case "FindingProviderFields":
+		return ensure(&w.FindingProviderFields).UnmarshalJSON
+	case "Malware":
+		return w.Malware.UnmarshalJSON
+	case "Network":
+		return ensure(&w.Network).UnmarshalJSON
+	case "Note":
+		return ensure(&w.Note).UnmarshalJSON
+	case "Process":
+		return ensure(&w.Process).UnmarshalJSON
+	case "ThreatIntelIndicators":
+		return w.ThreatIntelIndicators.UnmarshalJSON
+	}
+	return nil
+}
+
+func (c *wireCompliance) parse(b []byte, vs int) (int, error) {
+	return object(b, vs, complianceKeys, func(k []byte, s int) (int, error) {
+		switch string(k) {
+		case "Status":
+			return stringValue(b, s, &c.Status)
+		case "SecurityControlId":
+			return stringValue(b, s, &c.SecurityControlId)
+		case "AssociatedStandards":
+			return unmarshalValidated(b, s, c.AssociatedStandards.UnmarshalJSON)
+		case "SecurityControlParameters":
+			return unmarshalValidated(b, s, c.SecurityControlParameters.UnmarshalJSON)
+		}
+		return -1, nil
+	})
+}
+
 func (r *wireResource) parse(b []byte, vs int) (int, error) {
 	return object(b, vs, resourceKeys, func(k []byte, s int) (int, error) {
 		switch string(k) {
@@ -156,15 +197,46 @@ func (r *wireResource) parse(b []byte, vs int) (int, error) {
 		case "Tags":
 			return unmarshalValidated(b, s, r.Tags.UnmarshalJSON)
 		case "Details":
-			end, err := skipStrict(b, s, 2)
-			if err != nil {
-				return 0, err
-			}
-			r.Details = b[s:end:end]
-			return end, nil
+			return r.Details.parse(b, s)
+		case "ApplicationArn":
+			return unmarshalValidated(b, s, r.ApplicationArn.UnmarshalJSON)
+		case "ApplicationName":
+			return unmarshalValidated(b, s, r.ApplicationName.UnmarshalJSON)
 		}
 		return -1, nil
 	})
+}
+
+// parse reads the Details value at b[vs] in one pass: the members filters
+// read are decoded, the others validated and skipped.
+func (d *wireDetailsJSON) parse(b []byte, vs int) (int, error) {
+	var fields *wireDetails
+	end, err := object(b, vs, detailKeys, func(k []byte, s int) (int, error) {
+		if !isDetailKey(k) {
+			return -1, nil
+		}
+		ve, err := skipStrict(b, s, 3)
+		if err != nil {
+			return 0, err
+		}
+		ensure(&fields).decode(string(k), b[s:ve])
+		return ve, nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	d.Raw, d.Fields = b[vs:end:end], fields
+	return end, nil
+}
+
+// isDetailKey reports whether k is one of detailKeys, exactly.
+func isDetailKey(k []byte) bool {
+	for _, n := range detailKeys {
+		if string(k) == n {
+			return true
+		}
+	}
+	return false
 }
 
 func (v *wireVulnerability) parse(b []byte, vs int) (int, error) {
@@ -179,6 +251,10 @@ func (v *wireVulnerability) parse(b []byte, vs int) (int, error) {
 				}
 				return nil
 			})
+		case "FixAvailable":
+			return unmarshalValidated(b, s, v.FixAvailable.UnmarshalJSON)
+		case "ExploitAvailable":
+			return unmarshalValidated(b, s, v.ExploitAvailable.UnmarshalJSON)
 		}
 		return -1, nil
 	})

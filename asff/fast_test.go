@@ -23,7 +23,7 @@ func corpus(t testing.TB) [][]byte {
 			out = append(out, f.Raw)
 		}
 	}
-	return append(out, generatedFindings(500)...)
+	return append(out, generatedFindings(t, 500)...)
 }
 
 // slowWire decodes doc the slow way.
@@ -88,6 +88,15 @@ var edgeCases = []string{
 	`{"Id":"a","ProductArn":"p","Vulnerabilities":[{"Id":"CVE-1","Vendor":{"VendorSeverity":"LOW","Name":"NVD"}}]}`,
 	`{"Id":"a","ProductArn":"p","RelatedFindings":[{"ProductArn":"q","Id":"b"}],"Workflow":{"Status":"NEW"}}`,
 	`{"Id":"a","ProductArn":"p","Compliance":{"Status":"FAILED","SecurityControlId":"S3.1","StatusReasons":[]}}`,
+	// Filter-only fields: odd types are left zero, never failing the finding.
+	`{"Id":"a","ProductArn":"p","Confidence":"85","Criticality":null,"Sample":"yes","AwsAccountName":7}`,
+	`{"Id":"a","ProductArn":"p","Network":{"SourcePort":"22","SourceIpV4":["x"],"Direction":"IN"},"Process":[]}`,
+	`{"Id":"a","ProductArn":"p","Malware":{"Name":"m"},"ThreatIntelIndicators":[{"Value":1,"Type":"DOMAIN"}]}`,
+	`{"Id":"a","ProductArn":"p","Compliance":{"AssociatedStandards":[{"StandardsId":"s"}],"SecurityControlParameters":[{"Name":"n","Value":"v"}]}}`,
+	`{"Id":"a","ProductArn":"p","Vulnerabilities":[{"Id":"CVE-1","FixAvailable":true,"ExploitAvailable":"YES"}]}`,
+	`{"Id":"a","ProductArn":"p","Resources":[{"Id":"r","ApplicationName":{"a":1},"ApplicationArn":"arn"}]}`,
+	`{"Id":"a","ProductArn":"p","findingProviderFields":{"Severity":{"Label":"LOW"},"Types":"x","Confidence":"9"}}`,
+	`{"Id":"a","ProductArn":"p","Severity":{"Label":"LOW","Product":"not a number"},"Note":{"Text":"t","UpdatedAt":5}}`,
 }
 
 // checkFastAgainstSlow asserts the fast decoder's contract on doc: when it

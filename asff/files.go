@@ -2,7 +2,7 @@ package asff
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -26,14 +26,19 @@ type Input struct {
 	Name string
 	// Path is the file to read; "" means standard input.
 	Path string
+	// Err is set when the path could not be listed (it does not exist, or a
+	// folder could not be read): StreamInputs reports it as a problem of
+	// this input and goes on with the next.
+	Err error
 }
 
 // Files expands command-line arguments into inputs, in order: "-" is
 // standard input, a file is taken whatever its name, and a folder
 // contributes its *.json, *.jsonl and *.ndjson files (any case),
 // recursively, sorted by path, skipping hidden folders such as .git. A path
-// that does not exist is an error; an empty folder contributes nothing.
-func Files(args []string) ([]Input, error) {
+// that does not exist, or a folder (or subfolder) that cannot be listed, is
+// an Input with Err set, in its place; an empty folder contributes nothing.
+func Files(args []string) []Input {
 	var out []Input
 	for _, arg := range args {
 		if arg == Stdin {
@@ -41,28 +46,28 @@ func Files(args []string) ([]Input, error) {
 			continue
 		}
 		info, err := os.Stat(arg)
-		if err != nil {
-			return nil, fmt.Errorf("input %s: %w", arg, err)
-		}
-		if !info.IsDir() {
+		switch {
+		case err != nil:
+			out = append(out, Input{Name: arg, Path: arg, Err: err})
+		case info.IsDir():
+			out = append(out, walkFolder(arg)...)
+		default:
 			out = append(out, Input{Name: arg, Path: arg})
-			continue
 		}
-		found, err := walkFolder(arg)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, found...)
 	}
-	return out, nil
+	return out
 }
 
-// walkFolder lists the input files under dir in lexical path order.
-func walkFolder(dir string) ([]Input, error) {
+// walkFolder lists the input files under dir in lexical path order; a
+// folder that cannot be read is listed as an Input with Err.
+func walkFolder(dir string) []Input {
 	var out []Input
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return fmt.Errorf("input %s: %w", path, err)
+			// WalkDir reports a folder it cannot read after visiting it;
+			// returning nil goes on with its siblings.
+			out = append(out, Input{Name: path, Path: path, Err: err})
+			return nil
 		}
 		if d.IsDir() {
 			if path != dir && strings.HasPrefix(d.Name(), ".") {
@@ -70,13 +75,12 @@ func walkFolder(dir string) ([]Input, error) {
 			}
 			return nil
 		}
-		if !hasInputExt(d.Name()) {
-			return nil
+		if hasInputExt(d.Name()) {
+			out = append(out, Input{Name: path, Path: path})
 		}
-		out = append(out, Input{Name: path, Path: path})
 		return nil
 	})
-	return out, err
+	return out
 }
 
 func hasInputExt(name string) bool {
@@ -90,32 +94,72 @@ func hasInputExt(name string) bool {
 }
 
 // StreamInputs streams every input in order through one Stream call each,
-// with the same fn; stdin is read for Input{Path: ""}. It stops at the first
-// error Stream returns (fn's error, ctx's, or failing to open or read an
-// input); DecodeErrors inside inputs only reach fn.
+// with the same fn; stdin is read for Input{Path: ""}. An input that cannot
+// be listed, opened or read reaches fn as a Result with a *DecodeError
+// (ErrUnreadable) naming it, after whatever was decoded before the failure,
+// and the next input is read. StreamInputs stops at fn's first error or
+// when ctx ends, and returns that error.
 func StreamInputs(ctx context.Context, inputs []Input, stdin io.Reader, opt Options, fn func(Result) error) error {
 	for _, in := range inputs {
-		if err := streamInput(ctx, in, stdin, opt, fn); err != nil {
+		err := in.Err
+		if err == nil {
+			err = streamInput(ctx, in, stdin, opt, fn)
+		}
+		var ue *unreadableError
+		switch {
+		case err == nil:
+		case in.Err != nil || errors.As(err, &ue):
+			de := &DecodeError{File: in.Name, Reason: "cannot read: " + err.Error(), Err: ErrUnreadable}
+			if ferr := fn(Result{Err: de}); ferr != nil {
+				return ferr
+			}
+		default:
 			return err
 		}
 	}
 	return nil
 }
 
+// unreadableError is an input's own failure to open or read, as opposed to
+// fn's error or ctx's, which stop StreamInputs.
+type unreadableError struct{ err error }
+
+func (e *unreadableError) Error() string { return e.err.Error() }
+func (e *unreadableError) Unwrap() error { return e.err }
+
+// recordingReader remembers the reader's first failure other than io.EOF.
+type recordingReader struct {
+	r   io.Reader
+	err error
+}
+
+func (r *recordingReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && r.err == nil {
+		r.err = err
+	}
+	return n, err
+}
+
 func streamInput(ctx context.Context, in Input, stdin io.Reader, opt Options, fn func(Result) error) error {
-	if in.Path == "" {
-		return Stream(ctx, in.Name, stdin, opt, fn)
+	var r io.Reader = stdin
+	if in.Path != "" {
+		f, err := os.Open(in.Path)
+		if err != nil {
+			return &unreadableError{err}
+		}
+		defer f.Close()
+		r = f
+		if opt.OnRead != nil {
+			r = readReporter{r: f, onRead: opt.OnRead}
+		}
 	}
-	f, err := os.Open(in.Path)
-	if err != nil {
-		return fmt.Errorf("input %s: %w", in.Name, err)
+	rr := &recordingReader{r: r}
+	err := Stream(ctx, in.Name, rr, opt, fn)
+	if err != nil && rr.err != nil && errors.Is(err, rr.err) {
+		return &unreadableError{rr.err}
 	}
-	defer f.Close()
-	var r io.Reader = f
-	if opt.OnRead != nil {
-		r = readReporter{r: f, onRead: opt.OnRead}
-	}
-	return Stream(ctx, in.Name, r, opt, fn)
+	return err
 }
 
 // readReporter reports the size of every read.

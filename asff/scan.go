@@ -13,6 +13,15 @@ import (
 // of its own, which keeps memory bounded for a huge array. Anything between
 // documents that is not whitespace is skipped up to the next '{' or '[' and
 // reported once.
+//
+// Resynchronisation: a line that begins with '{' or '[' in column 0 where
+// the document in progress cannot go on (a raw newline inside a string, or
+// after anything but ':', ',' or '[') starts a new document, and the
+// unfinished one is handed on as cut (its decoding reports the problem).
+// Where the document could go on (a pretty-printer that does not indent),
+// the line is remembered, and if the document turns out never to close
+// properly scanning resumes there. So a damaged line costs one document,
+// not the rest of the stream.
 
 const (
 	readChunk          = 256 << 10
@@ -24,6 +33,9 @@ type scanItem struct {
 	doc []byte
 	pos position
 	err *DecodeError
+	// cut marks a document that a new document interrupted: decoding it
+	// must report an error.
+	cut bool
 }
 
 // array states of the scanner inside a top-level array.
@@ -49,6 +61,7 @@ type scanner struct {
 
 	arr     int       // array state
 	arrOpen position  // where the open top-level array started
+	arrLax  bool      // a missing ',' was reported: the array may be unclosed
 	seenDoc bool      // some document was seen (for error wording)
 	pending *scanItem // item to return before scanning on
 
@@ -61,13 +74,30 @@ type scanner struct {
 	inStr  bool
 	esc    bool
 	docBeg int // buf index where the current document starts
+	// restart is the buf index of the first column-0 '{' or '[' inside
+	// the document where it could still go on, or -1.
+	restart int
+	// noRestartBefore is the input offset up to which no restart is
+	// recorded: after resuming at a restart, the bytes up to where the cut
+	// was found are scanned a second time, and a second rewind there could
+	// make scanning quadratic.
+	noRestartBefore int64
+	// peek asks for one more byte after s.pos before scanning on.
+	peek bool
 }
+
+// scanDoc outcomes.
+const (
+	docMore   = iota // the buffer ended inside the document
+	docClosed        // the closing bracket was reached
+	docCut           // a new document begins at s.pos before this one closed
+)
 
 func newScanner(r io.Reader, name string, maxDoc int) *scanner {
 	if maxDoc <= 0 {
 		maxDoc = defaultMaxDocument
 	}
-	return &scanner{r: r, name: name, max: maxDoc, buf: make([]byte, 0, readChunk), line: 1}
+	return &scanner{r: r, name: name, max: maxDoc, buf: make([]byte, 0, readChunk), line: 1, restart: -1}
 }
 
 // next returns the next document or problem. It returns io.EOF after the
@@ -109,7 +139,9 @@ func (s *scanner) finish() (scanItem, error) {
 	}
 	if s.arr != arrNone {
 		s.arr = arrNone
-		return scanItem{err: s.arrOpen.errorf(ErrSyntax, "unexpected end of input: array opened here is never closed")}, nil
+		if !s.arrLax {
+			return scanItem{err: s.arrOpen.errorf(ErrSyntax, "unexpected end of input: array opened here is never closed")}, nil
+		}
 	}
 	return scanItem{}, io.EOF
 }
@@ -137,9 +169,13 @@ func (s *scanner) arrayPunct(c byte) (scanItem, bool) {
 // the problem with it).
 func (s *scanner) document() (scanItem, error) {
 	var missingComma *scanItem
-	if s.arr == arrComma {
+	if s.arr == arrComma && !s.arrLax {
 		it := s.problem(s.pos, "invalid character "+quoteChar(s.buf[s.pos])+" after array element (missing ',')")
 		missingComma = &it
+		// Further elements without commas are not reported again: the
+		// usual cause is an array left open before newline-delimited
+		// documents.
+		s.arrLax = true
 	}
 	if s.arr != arrNone {
 		s.arr = arrComma
@@ -158,27 +194,65 @@ func (s *scanner) document() (scanItem, error) {
 // scanDocument runs scanDoc to the end of the document, reading as needed.
 func (s *scanner) scanDocument(start position) (scanItem, error) {
 	skipped := false
-	for !s.scanDoc() {
+	s.restart = -1
+	for {
+		switch s.scanDoc() {
+		case docClosed:
+			s.restart = -1
+			if skipped || s.pos-s.docBeg > s.max {
+				return scanItem{err: start.errorf(ErrTooLarge, "document is larger than the %d byte limit; skipped", s.max)}, nil
+			}
+			return scanItem{doc: bytes.Clone(s.buf[s.docBeg:s.pos]), pos: start}, nil
+		case docCut:
+			return s.cutDocument(start, s.pos, skipped), nil
+		}
 		if s.pos-s.docBeg > s.max {
+			if s.restart >= 0 {
+				return s.cutDocument(start, s.pos, true), nil
+			}
 			skipped, s.docBeg = true, s.pos // drop what we have, keep tracking depth
 		}
-		if !s.fill(s.docBeg, s.pos) {
+		need := s.pos
+		if s.peek {
+			need++
+		}
+		if !s.fill(s.docBeg, need) {
 			if s.rerr != nil {
 				return scanItem{}, s.rerr
+			}
+			if s.restart >= 0 {
+				return s.cutDocument(start, len(s.buf), skipped), nil
 			}
 			return scanItem{err: start.errorf(ErrSyntax, "unexpected end of input: value opened here is never closed")}, nil
 		}
 	}
-	if skipped || s.pos-s.docBeg > s.max {
-		return scanItem{err: start.errorf(ErrTooLarge, "document is larger than the %d byte limit; skipped", s.max)}, nil
+}
+
+// cutDocument ends the document in progress at buf index at, where a new
+// document begins (at the earliest place where one could), and resumes
+// scanning there.
+func (s *scanner) cutDocument(start position, at int, tooLarge bool) scanItem {
+	if s.restart >= 0 && s.restart < at {
+		s.noRestartBefore = s.base + int64(at)
+		at = s.restart
 	}
-	return scanItem{doc: bytes.Clone(s.buf[s.docBeg:s.pos]), pos: start}, nil
+	s.restart, s.pos, s.inStr, s.esc, s.peek = -1, at, false, false, false
+	if s.arr != arrNone {
+		s.arr = arrValue // the array's punctuation is lost with the cut element
+	}
+	if tooLarge {
+		return scanItem{err: start.errorf(ErrTooLarge, "document is larger than the %d byte limit and never closed; skipped", s.max)}
+	}
+	doc := s.buf[s.docBeg:at]
+	return scanItem{doc: bytes.Clone(doc[:trimRightSpace(doc)]), pos: start, cut: true}
 }
 
 // scanDoc advances s.pos through the document in progress and reports
-// whether its closing bracket was reached.
-func (s *scanner) scanDoc() bool {
+// whether its closing bracket was reached, a new document cut it short, or
+// more input is needed.
+func (s *scanner) scanDoc() int {
 	b, i := s.buf, s.pos
+	s.peek = false
 	for i < len(b) {
 		if s.inStr {
 			if s.esc {
@@ -186,14 +260,28 @@ func (s *scanner) scanDoc() bool {
 				i++
 				continue
 			}
-			k := indexQuoteOrBackslash(b[i:])
+			k := indexStringSpecial(b[i:])
 			if k < 0 { // the string goes on past the buffer
 				i = len(b)
 				break
 			}
-			i += k + 1
-			s.inStr = b[i-1] == '\\'
-			s.esc = s.inStr
+			i += k
+			switch b[i] {
+			case '"':
+				s.inStr = false
+			case '\\':
+				s.esc = true
+			case '\n': // invalid inside a string: a cut line if a document follows
+				if i+1 >= len(b) {
+					s.pos, s.peek = i, true
+					return docMore
+				}
+				if b[i+1] == '{' || b[i+1] == '[' {
+					s.pos = i + 1
+					return docCut
+				}
+			}
+			i++
 			continue
 		}
 		switch b[i] {
@@ -205,12 +293,41 @@ func (s *scanner) scanDoc() bool {
 			s.depth--
 			if s.depth == 0 {
 				s.pos = i + 1
-				return true
+				return docClosed
+			}
+		case '\n':
+			if i+1 >= len(b) {
+				s.pos, s.peek = i, true
+				return docMore
+			}
+			if c := b[i+1]; c == '{' || c == '[' {
+				if !s.mayContinue(i) {
+					s.pos = i + 1
+					return docCut
+				}
+				if s.restart < 0 && s.base+int64(i+1) >= s.noRestartBefore {
+					s.restart = i + 1
+				}
 			}
 		}
 		i++
 	}
 	s.pos = i
+	return docMore
+}
+
+// mayContinue reports whether a value may follow the document's last
+// significant byte before buf index i: only after ':', ',' or '['.
+func (s *scanner) mayContinue(i int) bool {
+	for j := i - 1; j >= s.docBeg; j-- {
+		switch c := s.buf[j]; {
+		case isSpace(c):
+		case c == ':' || c == ',' || c == '[':
+			return true
+		default:
+			return false
+		}
+	}
 	return false
 }
 
@@ -233,6 +350,8 @@ func (s *scanner) garbage() scanItem {
 			esc = true
 		case c == '"':
 			inStr = !inStr
+		case c == '\n': // strings do not span lines
+			inStr = false
 		}
 		s.pos++
 		n++
@@ -317,4 +436,7 @@ func (s *scanner) compact(keep int) {
 	s.pos -= keep
 	s.docBeg -= keep
 	s.lineAt -= keep
+	if s.restart >= 0 {
+		s.restart -= keep
+	}
 }

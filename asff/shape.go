@@ -3,6 +3,7 @@ package asff
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // shape is what a top-level JSON document holds.
@@ -12,8 +13,11 @@ const (
 	shapeFinding     shape = iota // one ASFF finding
 	shapeEnvelope                 // EventBridge event with detail.findings
 	shapeGetFindings              // GetFindings response {"Findings": [...]}
+	shapeDetail                   // an EventBridge event's detail alone {"findings": [...]}
 	shapeWrapper                  // recorded boto3 response {"status_code":..., "data": {...}}
 	shapeBatchUpdate              // BatchUpdateFindings request body
+	shapeOCSF                     // one OCSF finding
+	shapeGuardDuty                // GuardDuty's own finding (an EventBridge event's detail)
 )
 
 // maxNesting bounds how deep arrays of containers may nest.
@@ -55,11 +59,17 @@ func decodeValue(doc []byte, i int, pos position, depth int, out []Result) []Res
 		return decodeEnvelope(doc, i, pos, out)
 	case shapeGetFindings:
 		return decodeFindingsList(doc, i, pos, out, "Findings")
+	case shapeDetail:
+		return decodeFindingsList(doc, i, pos, out, "findings")
 	case shapeWrapper:
 		return decodeWrapper(doc, i, pos, depth, out)
 	case shapeBatchUpdate:
 		return append(out, Result{Err: pos.errorAt(doc, i, ErrNotFinding,
 			"BatchUpdateFindings request body (FindingIdentifiers), not a finding")})
+	case shapeOCSF:
+		return appendOCSF(out, doc, i, len(doc), pos)
+	case shapeGuardDuty:
+		return appendGuardDuty(out, doc, i, len(doc), pos)
 	}
 	return appendFinding(out, doc, i, len(doc), pos)
 }
@@ -69,20 +79,11 @@ func decodeValue(doc []byte, i int, pos position, depth int, out []Result) []Res
 func classify(doc []byte, i int) (shape, error) {
 	sh := shapeFinding
 	_, err := members(doc, i, false, func(key []byte, vs int) (int, error) {
-		switch string(key) {
-		case "SchemaVersion", "Id", "ProductArn", "GeneratorId", "AwsAccountId":
-			sh = shapeFinding
-		case "detail-type", "detail":
-			sh = shapeEnvelope
-		case "Findings":
-			sh = shapeGetFindings
-		case "data":
-			sh = shapeWrapper
-		case "FindingIdentifiers":
-			sh = shapeBatchUpdate
-		default:
+		s, ok := keyShape(key)
+		if !ok {
 			return -1, nil
 		}
+		sh = s
 		return 0, errDecided
 	})
 	if errors.Is(err, errDecided) {
@@ -91,11 +92,46 @@ func classify(doc []byte, i int) (shape, error) {
 	return sh, err
 }
 
+// keyShape reports the shape an object with the member key has, if that
+// key decides it.
+func keyShape(key []byte) (shape, bool) {
+	switch string(key) {
+	case "SchemaVersion", "Id", "ProductArn", "GeneratorId", "AwsAccountId":
+		return shapeFinding, true
+	case "detail-type", "detail":
+		return shapeEnvelope, true
+	case "Findings":
+		return shapeGetFindings, true
+	case "findings":
+		return shapeDetail, true
+	case "data":
+		return shapeWrapper, true
+	case "FindingIdentifiers":
+		return shapeBatchUpdate, true
+	case "class_uid", "finding_info", "metadata", "activity_id", "activity_name", "category_uid",
+		"type_uid", "severity_id", "status_id", "class_name", "type_name", "category_name":
+		return shapeOCSF, true // keys only an OCSF finding has
+	case "accountId", "arn":
+		return shapeGuardDuty, true // keys of GuardDuty's own findings (ASFF's are capitalised)
+	}
+	return 0, false
+}
+
 // errDecided stops classify's walk early.
 var errDecided = errors.New("shape decided")
 
+// findingsDetailTypes are the EventBridge detail-types whose events carry
+// findings in detail.findings.
+var findingsDetailTypes = []string{
+	"Security Hub Findings - Imported",
+	"Security Hub Findings - Custom Action",
+	"Findings Imported V2",
+}
+
 // decodeEnvelope decodes every finding in an EventBridge event's
 // detail.findings ("Security Hub Findings - Imported" or "- Custom Action").
+// An event of another detail-type without findings ("Security Hub Insight
+// Results") is reported as ErrNoFindings, to be skipped.
 func decodeEnvelope(doc []byte, i int, pos position, out []Result) []Result {
 	detailType, found := "", false
 	_, err := members(doc, i, true, func(key []byte, vs int) (int, error) {
@@ -109,6 +145,14 @@ func decodeEnvelope(doc []byte, i int, pos position, out []Result) []Result {
 		case "detail":
 			if doc[vs] != '{' {
 				return -1, nil
+			}
+			if sh, _ := classify(doc, vs); detailType == DetailTypeGuardDuty || sh == shapeGuardDuty {
+				end, err := valueEnd(doc, vs)
+				if err == nil {
+					found = true
+					out = appendGuardDuty(out, doc, vs, end, pos)
+				}
+				return end, err
 			}
 			return members(doc, vs, true, func(key []byte, fs int) (int, error) {
 				if string(key) != "findings" || doc[fs] != '[' {
@@ -124,9 +168,22 @@ func decodeEnvelope(doc []byte, i int, pos position, out []Result) []Result {
 		return -1, nil
 	})
 	if err == nil && !found {
-		err = &walkError{Pos: i, Reason: fmt.Sprintf("event (detail-type %q) has no detail.findings array", detailType), Cause: ErrNotFinding}
+		reason, cause := fmt.Sprintf("event (detail-type %q) has no detail.findings array", detailType), ErrNotFinding
+		if !slices.Contains(findingsDetailTypes, detailType) {
+			reason, cause = fmt.Sprintf("event of detail-type %q carries no findings; skipped", detailType), ErrNoFindings
+		}
+		err = &walkError{Pos: i, Reason: reason, Cause: cause}
 	}
 	return appendWalkError(out, doc, pos, err)
+}
+
+// appendGuardDuty decodes doc[s:e], a GuardDuty finding, as one finding.
+func appendGuardDuty(out []Result, doc []byte, s, e int, pos position) []Result {
+	f, err := decodeGuardDuty(doc[s:e], pos.at(doc, s))
+	if err != nil {
+		return append(out, Result{Err: err})
+	}
+	return append(out, Result{Finding: f})
 }
 
 // decodeFindingsList decodes the array under key in the object at doc[i].
@@ -162,6 +219,15 @@ func decodeWrapper(doc []byte, i int, pos position, depth int, out []Result) []R
 // appendFinding decodes doc[s:e] as one finding.
 func appendFinding(out []Result, doc []byte, s, e int, pos position) []Result {
 	f, err := decodeFinding(doc[s:e], pos.at(doc, s))
+	if err != nil {
+		return append(out, Result{Err: err})
+	}
+	return append(out, Result{Finding: f})
+}
+
+// appendOCSF decodes doc[s:e] as one OCSF finding.
+func appendOCSF(out []Result, doc []byte, s, e int, pos position) []Result {
+	f, err := decodeOCSF(doc, s, s+trimRightSpace(doc[s:e]), pos)
 	if err != nil {
 		return append(out, Result{Err: err})
 	}

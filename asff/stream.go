@@ -43,10 +43,15 @@ type job struct {
 // or "stdin").
 //
 // r may hold any mix of the supported shapes: single findings, EventBridge
-// "Security Hub Findings - Imported" / "- Custom Action" events (every
-// finding in detail.findings), GetFindings responses (also wrapped as
+// "Security Hub Findings - Imported" / "- Custom Action" / "Findings
+// Imported V2" events (every finding in detail.findings) and their detail
+// object alone, GetFindings and GetFindingsV2 responses (also wrapped as
 // {"status_code":..., "data": {...}}), and arrays of these, as one document
-// or as newline-delimited or concatenated documents. Memory stays bounded by
+// or as newline-delimited or concatenated documents; findings may be ASFF
+// or OCSF. An event that carries no findings by design is reported as an
+// ErrNoFindings DecodeError, to be skipped. A document cut short (a line
+// that begins with '{' or '[' in column 0 where it cannot go on) is
+// reported and scanning resumes at that line. Memory stays bounded by
 // the largest document, not by the input: elements of a top-level array are
 // streamed one by one.
 //
@@ -140,11 +145,25 @@ func decodeJobs(work <-chan *job) {
 				j.results = append(j.results, Result{Err: it.err})
 				continue
 			}
+			n := len(j.results)
 			j.results = decodeDocument(it.doc, it.pos, j.results)
+			if it.cut && !hasError(j.results[n:]) {
+				j.results = append(j.results, Result{Err: it.pos.errorAt(it.doc, len(it.doc), ErrSyntax,
+					"document cut short: a new document begins on the next line")})
+			}
 		}
 		j.items = nil
 		close(j.done)
 	}
+}
+
+func hasError(rs []Result) bool {
+	for _, r := range rs {
+		if r.Err != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // consume delivers each job's results to fn in order.

@@ -188,8 +188,25 @@ func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
+// SWAR ("SIMD within a register") constants: one byte per lane.
+const (
+	swarLSB = 0x0101010101010101
+	swarMSB = 0x8080808080808080
+)
+
+// swarHas flags (in the high bit of each byte) the bytes of x equal to c;
+// the lowest flagged byte is exact.
+func swarHas(x uint64, c byte) uint64 {
+	y := x ^ (swarLSB * uint64(c))
+	return (y - swarLSB) &^ y & swarMSB
+}
+
 // indexStringSpecial returns the index of the first '"', '\\' or control
-// character (< 0x20) in b, or -1.
+// character (< 0x20) in b, or -1. It tests 8 bytes per step for all three
+// at once: on the strings of the real ASFF fixtures (median 11 bytes) that
+// has 0.8-3.7x (median 2.0x) the throughput of two bytes.IndexByte calls
+// followed by a loop for control characters (BenchmarkIndexString,
+// special-*, 24 alternated runs on a shared 2-core VM).
 func indexStringSpecial(b []byte) int {
 	i := 0
 	for ; i+8 <= len(b); i += 8 {

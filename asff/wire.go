@@ -5,6 +5,7 @@ import (
 	stdjson "encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -43,6 +44,151 @@ type wireFinding struct {
 	WorkflowState     string
 	Vulnerabilities   []wireVulnerability
 	RelatedFindings   []wireRelated
+
+	// Fields only filters read, each decoded leniently (see lenient).
+	AwsAccountName        lenient[string]
+	VerificationState     lenient[string]
+	Sample                lenient[bool]
+	Confidence            wireNumber
+	Criticality           wireNumber
+	FindingProviderFields *wireProviderFields // pointers: most findings lack these
+	Malware               lenient[[]Malware]
+	Network               *lenient[wireNetwork]
+	Note                  *lenient[wireNote]
+	Process               *lenient[wireProcess]
+	ThreatIntelIndicators lenient[[]wireIndicator]
+}
+
+// lenient decodes a T with encoding/json and never fails: a member of an
+// unexpected type is left zero and the rest kept. It holds the fields only
+// filters read, so a producer's odd value there cannot cost the finding.
+// The document was validated before, so syntax errors cannot reach it.
+type lenient[T any] struct{ V T }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (l *lenient[T]) UnmarshalJSON(b []byte) error {
+	_ = stdjson.Unmarshal(b, &l.V) // a type mismatch keeps the other members
+	return nil
+}
+
+// ensure returns *p, allocating it first when nil (as encoding/json does
+// for a pointer field, reusing it when a key repeats).
+func ensure[T any](p **T) *T {
+	if *p == nil {
+		*p = new(T)
+	}
+	return *p
+}
+
+// wireProviderFields is FindingProviderFields, present on every finding
+// Security Hub has seen since 2021, so it is decoded by hand (parse), with
+// encoding/json only as a lenient fallback.
+type wireProviderFields struct {
+	Confidence      wireNumber
+	Criticality     wireNumber
+	RelatedFindings []wireRelated
+	Severity        struct{ Label, Original string }
+	Types           []string
+}
+
+// providerKeys and severityKeys are the members of FindingProviderFields
+// and of its Severity that filters read.
+var (
+	providerKeys = []string{"Confidence", "Criticality", "RelatedFindings", "Severity", "Types"}
+	severityKeys = []string{"Label", "Original"}
+)
+
+// UnmarshalJSON implements json.Unmarshaler, leniently like lenient: the
+// fast decoder's primitives first, encoding/json when a member has an
+// unexpected type.
+func (p *wireProviderFields) UnmarshalJSON(b []byte) error {
+	vs := skipSpace(b, 0)
+	if vs < len(b) {
+		if _, err := p.parse(b, vs); err == nil {
+			return nil
+		}
+	}
+	*p = wireProviderFields{}
+	type plain wireProviderFields // without this method
+	_ = stdjson.Unmarshal(b, (*plain)(p))
+	return nil
+}
+
+func (p *wireProviderFields) parse(b []byte, vs int) (int, error) {
+	return object(b, vs, providerKeys, func(k []byte, s int) (int, error) {
+		switch string(k) {
+		case "Confidence":
+			return unmarshalValidated(b, s, p.Confidence.UnmarshalJSON)
+		case "Criticality":
+			return unmarshalValidated(b, s, p.Criticality.UnmarshalJSON)
+		case "RelatedFindings":
+			return list(b, s, &p.RelatedFindings, (*wireRelated).parse)
+		case "Types":
+			return stringList(b, s, &p.Types)
+		case "Severity":
+			sev := &p.Severity
+			return stringsObject(b, s, severityKeys, func(k []byte) *string {
+				switch string(k) {
+				case "Label":
+					return &sev.Label
+				case "Original":
+					return &sev.Original
+				}
+				return nil
+			})
+		}
+		return -1, nil
+	})
+}
+
+type wireNetwork struct {
+	Direction, Protocol                                 string
+	SourceIpV4, SourceIpV6, SourceDomain, SourceMac     string
+	DestinationIpV4, DestinationIpV6, DestinationDomain string
+	SourcePort, DestinationPort                         wireNumber
+}
+
+type wireNote struct{ Text, UpdatedBy, UpdatedAt string }
+
+type wireProcess struct {
+	Name, Path               string
+	Pid, ParentPid           wireNumber
+	LaunchedAt, TerminatedAt string
+}
+
+type wireIndicator struct {
+	Type, Value, Category, Source, SourceUrl, LastObservedAt string
+}
+
+// wireDetailsJSON is a resource's Details: the raw JSON, and the members
+// filters read (nil when it has none). The fast decoder fills both in its
+// one pass over the document; encoding/json calls UnmarshalJSON.
+type wireDetailsJSON struct {
+	Raw    stdjson.RawMessage
+	Fields *wireDetails
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *wireDetailsJSON) UnmarshalJSON(b []byte) error {
+	d.Raw = append(d.Raw[:0:0], b...)
+	d.Fields = detailFields(b)
+	return nil
+}
+
+// wireDetails is the part of a resource's Details filters read.
+type wireDetails struct {
+	AwsEc2Instance struct {
+		Type, ImageId, KeyName, IamInstanceProfileArn, VpcId, SubnetId, LaunchedAt string
+		IpV4Addresses, IpV6Addresses                                               []string
+	}
+	AwsIamAccessKey struct{ UserName, Status, PrincipalName, CreatedAt string }
+	AwsIamUser      struct{ UserName string }
+	AwsS3Bucket     struct{ OwnerId, OwnerName string }
+	Container       struct{ Name, ImageId, ImageName, LaunchedAt string }
+	Other           flexMap
+
+	// out is the converted form convert returns: one allocation for both.
+	out DetailFields
 }
 
 // wireSeverity decodes itself: one pass instead of three flex fields.
@@ -50,6 +196,7 @@ type wireSeverity struct {
 	Label      string
 	Normalized flexNumber
 	Original   string
+	Product    wireNumber
 }
 
 // UnmarshalJSON implements json.Unmarshaler. Label and Original may be
@@ -75,6 +222,8 @@ func (s *wireSeverity) UnmarshalJSON(b []byte) error {
 			s.Original, err = scalarString(v)
 		case strings.EqualFold(string(key), "Normalized"):
 			err = s.Normalized.UnmarshalJSON(v)
+		case strings.EqualFold(string(key), "Product"):
+			err = s.Product.UnmarshalJSON(v)
 		}
 		return ve, err
 	})
@@ -89,17 +238,24 @@ type wireRemediation struct {
 }
 
 type wireResource struct {
-	Type      string
-	Id        string
-	Partition string
-	Region    string
-	Tags      flexMap
-	Details   stdjson.RawMessage
+	Type            string
+	Id              string
+	Partition       string
+	Region          string
+	Tags            flexMap
+	Details         wireDetailsJSON
+	ApplicationArn  lenient[string]
+	ApplicationName lenient[string]
 }
 
 type wireCompliance struct {
-	Status            string
-	SecurityControlId string
+	Status                    string
+	SecurityControlId         string
+	AssociatedStandards       lenient[[]struct{ StandardsId string }]
+	SecurityControlParameters lenient[[]struct {
+		Name  string
+		Value []string
+	}]
 }
 
 type wireWorkflow struct {
@@ -111,6 +267,8 @@ type wireVulnerability struct {
 	Vendor struct {
 		VendorSeverity string
 	}
+	FixAvailable     lenient[string]
+	ExploitAvailable lenient[string]
 }
 
 type wireRelated struct {
@@ -190,14 +348,17 @@ func isNull(b []byte) bool {
 }
 
 // flexNumber accepts a JSON number or a string holding one; Set reports
-// whether a usable value was present.
+// whether a usable value was present, Bad holds the text of one that is
+// not a finite number from 0 to 100 (see check).
 type flexNumber struct {
 	Value float64
 	Set   bool
+	Bad   string
 }
 
-// UnmarshalJSON implements json.Unmarshaler. A string that is not a number
-// leaves the value unset rather than failing the whole finding.
+// UnmarshalJSON implements json.Unmarshaler. A value that is not a finite
+// number from 0 to 100 (a word, "NaN", 1e999) does not fail the JSON
+// decoding; it is kept in Bad for check to report by field name.
 func (n *flexNumber) UnmarshalJSON(b []byte) error {
 	if len(b) >= 2 && b[0] == '"' {
 		b = b[1 : len(b)-1]
@@ -205,10 +366,58 @@ func (n *flexNumber) UnmarshalJSON(b []byte) error {
 	if len(b) == 0 || string(b) == "null" {
 		return nil
 	}
-	v, err := strconv.ParseFloat(string(bytes.TrimSpace(b)), 64)
-	if err != nil {
+	b = bytes.TrimSpace(b)
+	v, err := strconv.ParseFloat(string(b), 64) // converted without a copy
+	if err != nil || math.IsNaN(v) || v < 0 || v > 100 {
+		n.Bad = string(b)
 		return nil
 	}
 	n.Value, n.Set = v, true
 	return nil
+}
+
+// wireNumber is a number, or a string holding one, of a field only filters
+// read (a port, a pid, a score): any finite value; anything else leaves it
+// unset rather than failing the finding.
+type wireNumber struct {
+	Value float64
+	Set   bool
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (n *wireNumber) UnmarshalJSON(b []byte) error {
+	if len(b) >= 2 && b[0] == '"' {
+		b = b[1 : len(b)-1]
+	}
+	v, err := strconv.ParseFloat(string(bytes.TrimSpace(b)), 64)
+	if err == nil && !math.IsNaN(v) && !math.IsInf(v, 0) {
+		n.Value, n.Set = v, true
+	}
+	return nil
+}
+
+// intPtr returns the value as an int, or nil when none was given.
+func (n wireNumber) intPtr() *int {
+	if !n.Set {
+		return nil
+	}
+	v := int(n.Value)
+	return &v
+}
+
+// floatPtr returns the value, or nil when none was given.
+func (n wireNumber) floatPtr() *float64 {
+	if !n.Set {
+		return nil
+	}
+	v := n.Value
+	return &v
+}
+
+// check reports a value UnmarshalJSON could not use, naming the field.
+func (n flexNumber) check(field string) error {
+	if n.Bad == "" {
+		return nil
+	}
+	return fmt.Errorf("field %s: %.40q is not a number from 0 to 100", field, n.Bad)
 }

@@ -13,6 +13,7 @@ import (
 
 	"hubtriage/correlate"
 	"hubtriage/filter"
+	"hubtriage/ocsffilter"
 	"hubtriage/strictyaml"
 )
 
@@ -30,6 +31,18 @@ type Config struct {
 
 	// lines locates every value the file set, for errors found after decoding.
 	lines strictyaml.Lines
+	// lookupEnv resolves the variables *_env keys name (Options.LookupEnv).
+	lookupEnv func(string) (string, bool)
+}
+
+// Options tunes LoadWith and ParseWith.
+type Options struct {
+	// LookupEnv resolves the environment variables that *_env keys (such
+	// as smtp.password_env) name, for validation and when channels are
+	// built; nil means os.LookupEnv. The Lambda passes one that serves the
+	// secrets it read from Secrets Manager, so that they reach the channels
+	// without ever being in the process environment.
+	LookupEnv func(string) (string, bool)
 }
 
 // Correlation is the correlation section: built-ins on/off, user rules,
@@ -47,8 +60,33 @@ type Correlation struct {
 	// Account owns the correlated findings' product ARN
 	// (product/<account>/default); default: the resource's account.
 	Account string `yaml:"account"`
+	// Relations configures where relations come from besides findings.
+	Relations Relations `yaml:"relations"`
 	// Compiled holds the compiled rules, set by Parse.
 	Compiled []*correlate.Rule `yaml:"-"`
+}
+
+// Relations configures lookups of relations no finding carried.
+type Relations struct {
+	// EC2 asks EC2 DescribeInstances for an instance's security groups.
+	EC2 EC2Relations `yaml:"ec2"`
+}
+
+// EC2Relations configures the EC2 DescribeInstances lookup (off by
+// default), for rules with a condition via AwsEc2SecurityGroup.
+type EC2Relations struct {
+	Enabled bool `yaml:"enabled"`
+	// RoleName is assumed in the instance's account
+	// (arn:<partition>:iam::<account>:role/<role_name>); empty: the
+	// process's own credentials, which see their own account only.
+	RoleName string `yaml:"role_name"`
+	// TTL is how long an answer is kept and counts (default 1h).
+	TTL Duration `yaml:"ttl"`
+	// Rate bounds DescribeInstances calls per second, all accounts
+	// together (default 5).
+	Rate int `yaml:"rate"`
+	// Endpoint overrides the EC2 and STS endpoints (tests, VPC endpoints).
+	Endpoint string `yaml:"endpoint"`
 }
 
 // On reports whether correlation runs.
@@ -118,10 +156,15 @@ type Rule struct {
 	Name string `yaml:"name"`
 	// FilterNode is the raw AwsSecurityFindingFilters; Filter is its
 	// compiled form, set by Load.
-	FilterNode    yaml.Node       `yaml:"filter"`
-	Filter        *filter.Filters `yaml:"-"`
-	RenotifyAfter Duration        `yaml:"renotify_after"`
-	Channels      []string        `yaml:"channels"`
+	FilterNode yaml.Node       `yaml:"filter"`
+	Filter     *filter.Filters `yaml:"-"`
+	// OCSFFilterNode is the raw OcsfFindingFilters (GetFindingsV2's filter
+	// language); OCSFFilter is its compiled form, nil when the rule has
+	// none. A rule gives filter or ocsf_filter, not both.
+	OCSFFilterNode yaml.Node          `yaml:"ocsf_filter"`
+	OCSFFilter     *ocsffilter.Filter `yaml:"-"`
+	RenotifyAfter  Duration           `yaml:"renotify_after"`
+	Channels       []string           `yaml:"channels"`
 }
 
 // Pipeline tunes the processing pipeline.
@@ -135,17 +178,22 @@ func Default() Config {
 	return Config{
 		State:    State{Backend: "bolt", Path: "./hubtriage.db", Lease: Duration(5 * time.Minute)},
 		Pipeline: Pipeline{Workers: 64},
+		Correlation: Correlation{Relations: Relations{EC2: EC2Relations{
+			TTL: Duration(correlate.DefaultGroupsTTL), Rate: 5}}},
 	}
 }
 
 // Load reads, decodes and validates the file at path. The returned error
 // joins every problem found, each a *FieldError where it concerns a field.
-func Load(path string) (*Config, error) {
+func Load(path string) (*Config, error) { return LoadWith(path, Options{}) }
+
+// LoadWith is Load with options.
+func LoadWith(path string, opt Options) (*Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	cfg, err := Parse(b)
+	cfg, err := ParseWith(b, opt)
 	if err != nil {
 		return nil, fmt.Errorf("config %s:\n%w", path, err)
 	}
@@ -154,13 +202,18 @@ func Load(path string) (*Config, error) {
 
 // Parse decodes and validates a configuration document. It is the one
 // validation path: check-config, replay, serve, reconcile and the Lambda
-// all load their config through it, so a config one accepts, all accept.
-func Parse(b []byte) (*Config, error) {
+// all load their config through it (the Lambda with ParseWith), so a
+// config one accepts, all accept.
+func Parse(b []byte) (*Config, error) { return ParseWith(b, Options{}) }
+
+// ParseWith is Parse with options.
+func ParseWith(b []byte, opt Options) (*Config, error) {
 	cfg := Default()
 	lines, errs := strictyaml.Unmarshal(b, &cfg)
 	if lines == nil { // not YAML, or empty: nothing to validate
 		return nil, errors.Join(errs...)
 	}
+	cfg.lookupEnv = opt.LookupEnv
 	cfg.lines = lines
 	errs = append(errs, cfg.compileFilters()...)
 	errs = append(errs, cfg.compileCorrelation()...)
@@ -175,6 +228,7 @@ func (c *Config) compileFilters() []error {
 	var errs []error
 	for i := range c.Rules {
 		r := &c.Rules[i]
+		errs = append(errs, r.compileOCSFFilter(i)...)
 		if r.FilterNode.Kind == 0 {
 			r.Filter = &filter.Filters{}
 			continue
@@ -185,6 +239,24 @@ func (c *Config) compileFilters() []error {
 		}
 		r.Filter = f
 	}
+	return errs
+}
+
+// compileOCSFFilter compiles the rule's ocsf_filter, if any.
+func (r *Rule) compileOCSFFilter(i int) []error {
+	if r.OCSFFilterNode.Kind == 0 {
+		return nil
+	}
+	path := fmt.Sprintf("rules[%d].ocsf_filter", i)
+	if r.FilterNode.Kind != 0 {
+		return []error{&FieldError{Path: path, Line: r.OCSFFilterNode.Line, Msg: "give filter (ASFF) or ocsf_filter (OCSF), not both"}}
+	}
+	f, ferrs := ocsffilter.FromYAML(&r.OCSFFilterNode)
+	errs := make([]error, len(ferrs))
+	for j, e := range ferrs {
+		errs[j] = placeError(path, e)
+	}
+	r.OCSFFilter = f
 	return errs
 }
 

@@ -32,6 +32,9 @@ func TestValidConfig(t *testing.T) {
 	if len(cfg.Rules[1].Channels) != 0 {
 		t.Errorf("report-only rule has channels %v", cfg.Rules[1].Channels)
 	}
+	if e := cfg.Correlation.Relations.EC2; !e.Enabled || e.RoleName != "hubtriage-describe-instances" || e.Rate != 10 || time.Duration(e.TTL) != time.Hour {
+		t.Errorf("correlation.relations.ec2 = %+v, want enabled with the role, rate 10 and the default ttl 1h", e)
+	}
 }
 
 // TestConfigErrors checks every testdata/config/<case>.yaml against the
@@ -103,12 +106,42 @@ rules: [{name: a, channels: [secops], renotify_after: soon}]
 		if strings.Contains(err.Error(), secret) {
 			t.Errorf("secret leaked into error: %v", err)
 		}
-		if got, _ := Secret("HUBTRIAGE_TEST_PASSWORD", ""); got != secret {
+		var cfg Config
+		if got, _ := cfg.Secret("HUBTRIAGE_TEST_PASSWORD", ""); got != secret {
 			t.Errorf("Secret(env) = %q", got)
 		}
-		if got, _ := Secret("", file); got != secret {
+		if got, _ := cfg.Secret("", file); got != secret {
 			t.Errorf("Secret(file) = %q", got)
 		}
+	}
+}
+
+// TestSecretsFromLookupEnv checks that a *_env secret can come from
+// Options.LookupEnv instead of the process environment (the Lambda's
+// Secrets Manager values), for validation and for building channels.
+func TestSecretsFromLookupEnv(t *testing.T) {
+	doc := `channels:
+  secops:
+    email:
+      smtp: {host: smtp.example.com, port: 587, username_env: SMTP_USER_FROM_SM, password_env: SMTP_PASS_FROM_SM}
+      from: hubtriage@example.com
+      to: [secops@example.com]
+rules: [{name: a, channels: [secops]}]
+`
+	if _, err := Parse([]byte(doc)); err == nil || !strings.Contains(err.Error(), "SMTP_PASS_FROM_SM is not set") {
+		t.Fatalf("without the lookup: %v, want the variable reported missing", err)
+	}
+	served := map[string]string{"SMTP_USER_FROM_SM": "hubtriage", "SMTP_PASS_FROM_SM": "s3cret-from-sm"}
+	cfg, err := ParseWith([]byte(doc), Options{LookupEnv: func(k string) (string, bool) { v, ok := served[k]; return v, ok }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	smtp := cfg.Channels["secops"].Email.SMTP
+	if got, err := cfg.Secret(smtp.PasswordEnv, smtp.PasswordFile); err != nil || got != "s3cret-from-sm" {
+		t.Errorf("Secret = %q, %v", got, err)
+	}
+	if _, set := os.LookupEnv("SMTP_PASS_FROM_SM"); set {
+		t.Error("the secret was put into the process environment")
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/mail"
 	"net/url"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -36,12 +37,13 @@ func (c *Config) Validate() []error {
 	}
 	c.validateState(add)
 	for _, name := range sortedKeys(c.Channels) {
-		c.Channels[name].validate("channels."+name, add)
+		c.Channels[name].validate("channels."+name, add, c.Secret)
 		c.validateLease("channels."+name, c.Channels[name], add)
 	}
 	c.validateRules(add)
 	validateEndpoint("securityhub.endpoint", c.SecurityHub.Endpoint, add)
 	validateEndpoint("state.dynamodb.endpoint", c.State.DynamoDB.Endpoint, add)
+	c.Correlation.Relations.EC2.validate("correlation.relations.ec2", add)
 	if c.Pipeline.Workers < 1 || c.Pipeline.Workers > 1024 {
 		add("pipeline.workers", "must be between 1 and 1024 (got %d)", c.Pipeline.Workers)
 	}
@@ -49,6 +51,22 @@ func (c *Config) Validate() []error {
 }
 
 type addFunc func(path, format string, args ...any)
+
+// roleNameRE is IAM's RoleName pattern.
+var roleNameRE = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+
+func (e EC2Relations) validate(path string, add addFunc) {
+	if e.RoleName != "" && !roleNameRE.MatchString(e.RoleName) {
+		add(path+".role_name", "must be an IAM role name (letters, digits and +=,.@_-, at most 64; got %q)", e.RoleName)
+	}
+	if e.TTL < Duration(time.Minute) || e.TTL > Duration(30*24*time.Hour) {
+		add(path+".ttl", "must be a duration between 1m and 30d like 1h (got %s)", e.TTL)
+	}
+	if e.Rate < 1 || e.Rate > 100 {
+		add(path+".rate", "must be between 1 and 100 requests per second (got %d)", e.Rate)
+	}
+	validateEndpoint(path+".endpoint", e.Endpoint, add)
+}
 
 func (c *Config) validateState(add addFunc) {
 	switch c.State.Backend {
@@ -110,11 +128,14 @@ func (c *Config) validateRules(add addFunc) {
 	}
 }
 
-func (ch Channel) validate(path string, add addFunc) {
+// secretFunc resolves a secret named by an environment variable or a file.
+type secretFunc func(env, file string) (string, error)
+
+func (ch Channel) validate(path string, add addFunc, secret secretFunc) {
 	n := 0
 	if ch.Email != nil {
 		n++
-		ch.Email.validate(path+".email", add)
+		ch.Email.validate(path+".email", add, secret)
 	}
 	if ch.SES != nil {
 		n++
@@ -125,7 +146,7 @@ func (ch Channel) validate(path string, add addFunc) {
 	}
 }
 
-func (e *Email) validate(path string, add addFunc) {
+func (e *Email) validate(path string, add addFunc, secret secretFunc) {
 	s := e.SMTP
 	if s.Host == "" {
 		add(path+".smtp.host", "must be set")
@@ -148,10 +169,10 @@ func (e *Email) validate(path string, add addFunc) {
 	if s.Timeout < 0 {
 		add(path+".smtp.timeout", "must not be negative")
 	}
-	if _, err := Secret(s.UsernameEnv, ""); err != nil {
+	if _, err := secret(s.UsernameEnv, ""); err != nil {
 		add(path+".smtp.username_env", "%v", err)
 	}
-	if _, err := Secret(s.PasswordEnv, s.PasswordFile); err != nil {
+	if _, err := secret(s.PasswordEnv, s.PasswordFile); err != nil {
 		field := ".smtp.password_env"
 		if s.PasswordFile != "" {
 			field = ".smtp.password_file"
@@ -219,12 +240,17 @@ func validateAddresses(path, from string, to []string, add addFunc) {
 	}
 }
 
-// Secret resolves a secret named by an environment variable or a file (or
-// returns "" when neither is set). Errors never contain the secret.
-func Secret(env, file string) (string, error) {
+// Secret resolves a secret named by an environment variable (looked up
+// with Options.LookupEnv) or a file, or returns "" when neither is set.
+// Errors never contain the secret.
+func (c *Config) Secret(env, file string) (string, error) {
 	switch {
 	case env != "":
-		v, ok := os.LookupEnv(env)
+		lookup := c.lookupEnv
+		if lookup == nil {
+			lookup = os.LookupEnv
+		}
+		v, ok := lookup(env)
 		if !ok {
 			return "", fmt.Errorf("environment variable %s is not set", env)
 		}

@@ -15,14 +15,18 @@ import (
 // generated decodes n findings of the generator seeded with seed.
 func generated(b *testing.B, seed int64, n int) []*asff.Finding {
 	b.Helper()
+	var events bytes.Buffer
 	g := asffgen.New(seed, asffgen.Options{Start: time.Now().Add(-24 * time.Hour).UTC()})
+	if err := g.WriteNDJSON(&events, n); err != nil {
+		b.Fatal(err)
+	}
 	out := make([]*asff.Finding, 0, n)
-	for range n {
-		f, err := asff.DecodeFinding(g.NextFinding())
-		if err != nil {
-			b.Fatal(err)
-		}
-		out = append(out, f)
+	err := asff.Stream(context.Background(), "generated", &events, asff.Options{}, func(r asff.Result) error {
+		out = append(out, r.Finding)
+		return r.Err
+	})
+	if err != nil {
+		b.Fatal(err)
 	}
 	return out
 }

@@ -34,6 +34,13 @@ type Options struct {
 	// alone writes its index (replay, the daemon on bbolt); with processes
 	// sharing a store (Lambda on DynamoDB) leave it off.
 	Defer bool
+	// Groups, when set, is asked for the security groups of an instance a
+	// rule with a via AwsEc2SecurityGroup condition joins on (and for the
+	// instances of such a group), when a finding changed what is indexed
+	// on it and no relation of it is known; what it says is recorded as
+	// relations that expire after GroupsTTL (default DefaultGroupsTTL).
+	Groups    GroupResolver
+	GroupsTTL time.Duration
 }
 
 // Engine evaluates correlation rules as findings arrive. It is safe for
@@ -101,6 +108,9 @@ func New(rules []*Rule, idx store.Index, opt Options) *Engine {
 	if opt.Partition == "" {
 		opt.Partition = "aws"
 	}
+	if opt.GroupsTTL <= 0 {
+		opt.GroupsTTL = DefaultGroupsTTL
+	}
 	e := &Engine{rules: rules, idx: idx, opt: opt, types: map[string]bool{}, byName: map[string]*Rule{}, pending: map[string]bool{}}
 	if opt.Defer {
 		e.known = &known{m: map[knownKey]current{}}
@@ -127,9 +137,11 @@ func New(rules []*Rule, idx store.Index, opt Options) *Engine {
 }
 
 // stableFields are the filter fields a finding keeps from its first
-// version to its last: who reported it and what generated it. Neither its
-// product nor BatchUpdateFindings changes them.
-var stableFields = []string{"ProductArn", "ProductName", "CompanyName", "GeneratorId", "AwsAccountId", "Region", "Id"}
+// version to its last: who reported it, what generated it and which
+// control it checks. Neither its product nor BatchUpdateFindings changes
+// them.
+var stableFields = []string{"ProductArn", "ProductName", "CompanyName", "GeneratorId", "AwsAccountId", "Region", "Id",
+	"ComplianceSecurityControlId"}
 
 // mayEverMatch reports whether some version of f could satisfy some
 // condition. When not, no version of it was indexed and there is nothing
@@ -185,6 +197,9 @@ func (e *Engine) Observe(ctx context.Context, f *asff.Finding) ([]Result, error)
 		if err := e.relate(ctx, f, refs, now, &touched); err != nil {
 			return nil, err
 		}
+	}
+	if err := e.resolveGroups(ctx, touched, now); err != nil {
+		return nil, err
 	}
 	if len(touched) == 0 && (len(kept) == 0 || e.opt.Defer) {
 		return nil, nil
@@ -298,7 +313,7 @@ func (e *Engine) match(f *asff.Finding, now time.Time) []condMatch {
 			}
 			m := condMatch{rule: r, cond: c, target: firstNonEmpty(c.Via, r.Join), values: []string{}}
 			if c.distinct != nil {
-				m.values = c.distinct.values(f.Raw)
+				m.values = c.distinct.findingValues(f)
 			}
 			out = append(out, m)
 		}
@@ -369,7 +384,7 @@ func (e *Engine) affected(ctx context.Context, rd *reads, touched refSet, now ti
 			if r.Join == ref.Type {
 				add(r, ref)
 			}
-			if !r.hasVia(ref.Type) {
+			if !r.HasVia(ref.Type) {
 				continue
 			}
 			if !loaded {
@@ -400,8 +415,9 @@ func sortTargets(ts []target) {
 	})
 }
 
-// hasVia reports whether a condition of r is on related resources of type typ.
-func (r *Rule) hasVia(typ string) bool {
+// HasVia reports whether a condition of r is on related resources of type
+// typ (its findings count through relations, e.g. TypeSecurityGroup).
+func (r *Rule) HasVia(typ string) bool {
 	for _, c := range r.Conditions {
 		if c.Via == typ {
 			return true

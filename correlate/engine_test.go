@@ -25,14 +25,19 @@ type scenario struct {
 var scenarios = []scenario{
 	{"ec2-backdoor-critical-cves", "instance/" + instA, []string{fBackdoor, fCVE1, fCVE2, fCVE3}},
 	{"s3-sensitive-data-exfiltration", "arn:aws:s3:::" + bucket, []string{fMacie, fExfil}},
-	{"ec2-exposed-instance-under-attack", "instance/" + instA, []string{fEC29, fEC218, fPortUnused, fSSH}},
+	{"ec2-exposed-instance-under-attack", "instance/" + instA, []string{fEC29, fEC218, fEventPort, fSSH}},
 }
 
 // load re-times the scenario's findings to the hour before base.
 func (s scenario) load(t testing.TB, base time.Time) []*asff.Finding {
 	var fs []*asff.Finding
 	for i, name := range s.files {
-		fs = append(fs, fixture(t, name, at(base.Add(-time.Hour+time.Duration(i)*time.Minute))))
+		ts := base.Add(-time.Hour + time.Duration(i)*time.Minute)
+		if strings.HasPrefix(name, "guardduty-event-") {
+			fs = append(fs, eventAt(t, name, ts))
+			continue
+		}
+		fs = append(fs, fixture(t, name, at(ts)))
 	}
 	return fs
 }
@@ -301,7 +306,7 @@ func TestObserveReadsOnlyTheResourcesItTouches(t *testing.T) {
 		t.Errorf("touched %v, want only %v", got, want)
 	}
 
-	observeAll(t, e, fixture(t, fPortUnused, seen)) // instance A uses sgA
+	observeAll(t, e, eventAt(t, fEventPort, base.Add(-time.Hour))) // instance A uses sgA
 	idx.reset()
 	observeAll(t, e, fixture(t, fEC218, seen))
 	for _, p := range idx.touched() {
@@ -495,7 +500,8 @@ func TestFindingsNoConditionCouldMatchCostNoRead(t *testing.T) {
 	idx := newSpy(memstore.New())
 	e := New(builtins(t), idx, Options{Now: fixed(base)})
 	seen := at(base.Add(-time.Hour))
-	other := fixture(t, fEC29, with(seen, map[string]any{"GeneratorId": "security-control/EC2.8"}))
+	other := fixture(t, fEC29, with(seen, map[string]any{"GeneratorId": "security-control/EC2.8",
+		"Compliance": map[string]any{"Status": "FAILED", "SecurityControlId": "EC2.8"}}))
 	observeAll(t, e, other)
 	if got := idx.touched(); len(got) != 0 {
 		t.Errorf("EC2.8 control finding touched %v, want no store access", got)

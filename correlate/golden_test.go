@@ -61,7 +61,7 @@ func TestCorrelatedFindingsGolden(t *testing.T) {
 			rs := observeAll(t, e, fs...)
 			now = now.Add(time.Hour)
 			for _, name := range c.then {
-				rs = append(rs, observeAll(t, e, fixture(t, name, archived))...)
+				rs = append(rs, observeAll(t, e, fixture(t, asffCopy(name), archived))...)
 			}
 			if len(rs) != 1+min(len(c.then), 1) {
 				t.Fatalf("%d results, want %d", len(rs), 1+min(len(c.then), 1))

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -32,12 +33,21 @@ const (
 	fEC218      = "control-ec2.18-legacy-sg.json"
 	fPortUnused = "guardduty-network-port-unusual.json"
 	fSSH        = "guardduty-ssh-bruteforce-target.json"
+	// GuardDuty's own EventBridge events, twins of fPortUnused and fSSH.
+	fEventPort = "guardduty-event-network-port-unusual.json"
+	fEventSSH  = "guardduty-event-ssh-bruteforce-target.json"
 )
 
 // fixture loads testdata/findings/name, replacing the top-level fields in
 // set, and decodes it.
+//
+// A GuardDuty event file (guardduty-event-*) is decoded from its detail;
+// set then names GuardDuty's fields, not ASFF's.
 func fixture(t testing.TB, name string, set map[string]any) *asff.Finding {
 	t.Helper()
+	if strings.HasPrefix(name, "guardduty-event-") {
+		return eventFixture(t, name, set)
+	}
 	b, err := os.ReadFile(filepath.Join("testdata", "findings", name))
 	if err != nil {
 		t.Fatal(err)
@@ -65,6 +75,63 @@ func decodeWith(t testing.TB, b []byte, set map[string]any) *asff.Finding {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// twin is the Security Hub (ASFF) copy of a GuardDuty event fixture: the
+// same finding, so the same identity.
+func twin(name string) string {
+	return map[string]string{fEventPort: fPortUnused, fEventSSH: fSSH}[name]
+}
+
+// asffCopy is name, or its Security Hub twin for a GuardDuty event (whose
+// fields the ASFF overrides of a test do not name).
+func asffCopy(name string) string {
+	if t := twin(name); t != "" {
+		return t
+	}
+	return name
+}
+
+// eventFixture loads the GuardDuty EventBridge event testdata/findings/name
+// and decodes its finding, replacing the finding's (GuardDuty) top-level
+// fields in set.
+func eventFixture(t testing.TB, name string, set ...map[string]any) *asff.Finding {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "findings", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev struct {
+		Detail json.RawMessage `json:"detail"`
+	}
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	return decodeWith(t, ev.Detail, with(set...))
+}
+
+// eventAt loads the GuardDuty event testdata/findings/name with its
+// finding re-timed as first and last observed at ts.
+func eventAt(t testing.TB, name string, ts time.Time) *asff.Finding {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "findings", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev struct {
+		Detail map[string]any `json:"detail"`
+	}
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	s := ts.UTC().Format(time.RFC3339)
+	svc := ev.Detail["service"].(map[string]any)
+	svc["eventFirstSeen"], svc["eventLastSeen"] = s, s
+	ev.Detail["createdAt"], ev.Detail["updatedAt"] = s, s
+	if b, err = json.Marshal(ev.Detail); err != nil {
+		t.Fatal(err)
+	}
+	return decodeWith(t, b, nil)
 }
 
 // at re-times a finding as first and last observed at ts.
@@ -227,4 +294,3 @@ func (s *spy) Delete(ctx context.Context, p, k string) error {
 
 // fixed returns a clock stuck at t.
 func fixed(t time.Time) func() time.Time { return func() time.Time { return t } }
-

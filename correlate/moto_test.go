@@ -40,7 +40,7 @@ func TestCorrelatedFindingsImportIntoMoto(t *testing.T) {
 	now = now.Add(time.Hour)
 	for _, sc := range scenarios {
 		for _, name := range sc.files {
-			for _, r := range observeAll(t, e, fixture(t, name, archived)) {
+			for _, r := range observeAll(t, e, fixture(t, asffCopy(name), archived)) {
 				closed = append(closed, r.Finding)
 			}
 		}

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	json "github.com/goccy/go-json"
+
+	"hubtriage/asff"
 )
 
 // path is a compiled distinct_by field path such as "Vulnerabilities[].Id"
@@ -281,4 +283,75 @@ func scalarText(v any) (string, bool) {
 		b, err := json.Marshal(x)
 		return string(b), err == nil
 	}
+}
+
+// typedPaths read the distinct_by paths that name a field of the finding
+// model from the decoded finding instead of its JSON: an OCSF finding's
+// JSON has OCSF names, but its mapped fields are the ASFF ones (see
+// docs/ocsf.md), so a rule written for ASFF counts OCSF contributors too.
+var typedPaths = map[string]func(f *asff.Finding) []string{
+	"Vulnerabilities[].Id": func(f *asff.Finding) []string {
+		out := make([]string, 0, len(f.Vulnerabilities))
+		for _, v := range f.Vulnerabilities {
+			out = append(out, v.ID)
+		}
+		return out
+	},
+	"Resources[].Id": func(f *asff.Finding) []string {
+		out := make([]string, 0, len(f.Resources))
+		for _, r := range f.Resources {
+			out = append(out, r.ID)
+		}
+		return out
+	},
+	"Types[]":                      func(f *asff.Finding) []string { return f.Types },
+	"Types":                        func(f *asff.Finding) []string { return f.Types },
+	"Id":                           func(f *asff.Finding) []string { return []string{f.ID} },
+	"Title":                        func(f *asff.Finding) []string { return []string{f.Title} },
+	"GeneratorId":                  func(f *asff.Finding) []string { return []string{f.GeneratorID} },
+	"AwsAccountId":                 func(f *asff.Finding) []string { return []string{f.AwsAccountID} },
+	"Region":                       func(f *asff.Finding) []string { return []string{f.Region} },
+	"Severity.Label":               func(f *asff.Finding) []string { return []string{f.Severity.Label} },
+	"Compliance.SecurityControlId": func(f *asff.Finding) []string { return []string{f.Compliance.SecurityControlID} },
+	"RelatedFindings[].Id":         func(f *asff.Finding) []string { return relatedIDs(f) },
+}
+
+func relatedIDs(f *asff.Finding) []string {
+	out := make([]string, 0, len(f.RelatedFindings))
+	for _, r := range f.RelatedFindings {
+		out = append(out, r.ID)
+	}
+	return out
+}
+
+// String renders the path as written.
+func (p path) String() string {
+	parts := make([]string, len(p))
+	for i, st := range p {
+		parts[i] = st.key
+		if st.each {
+			parts[i] += "[]"
+		}
+	}
+	return strings.Join(parts, ".")
+}
+
+// findingValues returns the distinct values the path reaches in f: from
+// its JSON for ASFF findings, from the mapped fields for OCSF ones (paths
+// outside typedPaths reach nothing there).
+func (p path) findingValues(f *asff.Finding) []string {
+	if f.Format != asff.FormatOCSF {
+		return p.values(f.Raw)
+	}
+	get, ok := typedPaths[p.String()]
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, v := range get(f) {
+		if v != "" && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }

@@ -2,8 +2,11 @@ package correlate
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	json "github.com/goccy/go-json"
 
@@ -21,47 +24,6 @@ type relation struct {
 	instance, group Ref
 }
 
-// isPfGroup reports whether a ProductFields key is a security group id that
-// GuardDuty flattened out of instanceDetails, like
-// .../resource/instanceDetails/networkInterfaces/0/securityGroups/0/groupId
-// (ASCII case-insensitive).
-func isPfGroup(k string) bool {
-	rest, ok := cutSuffixFold(k, "/groupId")
-	if !ok {
-		return false
-	}
-	if rest, ok = cutDigits(rest); !ok {
-		return false
-	}
-	if rest, ok = cutSuffixFold(rest, "/securityGroups/"); !ok {
-		return false
-	}
-	if rest, ok = cutDigits(rest); !ok {
-		return false
-	}
-	return hasSuffixFold(rest, "networkInterfaces/")
-}
-
-// isPfInstance reports whether a ProductFields key is GuardDuty's
-// flattened instanceDetails/instanceId.
-func isPfInstance(k string) bool { return hasSuffixFold(k, "instanceDetails/instanceId") }
-
-func cutSuffixFold(s, suffix string) (string, bool) {
-	if !hasSuffixFold(s, suffix) {
-		return s, false
-	}
-	return s[:len(s)-len(suffix)], true
-}
-
-// cutDigits removes the (non-empty) run of digits ending s.
-func cutDigits(s string) (string, bool) {
-	i := len(s)
-	for i > 0 && isDigit(s[i-1]) {
-		i--
-	}
-	return s[:i], i < len(s)
-}
-
 // Inspector Classic network reachability findings name the instance and the
 // security group that opens it.
 const (
@@ -71,8 +33,7 @@ const (
 
 // mayRelate reports whether f can carry a relation (see relationsOf),
 // cheaply: it names an instance, a security group or a network interface,
-// is from GuardDuty (whose flattened instance details may name both), or
-// carries Inspector Classic's reachability attributes.
+// or carries Inspector Classic's reachability attributes.
 func mayRelate(f *asff.Finding) bool {
 	for _, r := range f.Resources {
 		switch r.Type {
@@ -88,27 +49,26 @@ func mayRelate(f *asff.Finding) bool {
 			return true
 		}
 	}
-	if strings.Contains(f.ProductArn, "/guardduty") {
-		return true
-	}
 	_, group := f.ProductFields[pfInspectorGroup]
 	_, inst := f.ProductFields[pfInspectorInstance]
 	return group || inst
 }
 
 // relationsOf returns the instance-to-security-group relations f carries:
-// security groups in an instance resource's Details (SecurityGroups or
-// NetworkInterfaces[].SecurityGroups), network interface resources with an
-// attached instance, GuardDuty's flattened instanceDetails ProductFields,
-// Inspector Classic reachability attributes, and findings that list both
-// an instance and security groups as resources.
+// the security groups the source lists on an instance resource
+// (asff.Resource.SecurityGroups: GuardDuty's own findings; an OCSF
+// resource's data.network_interfaces[].security_groups[]), network
+// interface resources with an attached instance (AwsEc2NetworkInterface
+// details), Inspector Classic reachability attributes, and findings that
+// list both an instance and security groups as resources.
 func relationsOf(f *asff.Finding, refs []Ref) []relation {
 	var instances, groups []Ref
 	var out []relation
 	for i, r := range f.Resources {
 		switch r.Type {
 		case typeInstance:
-			groups = appendRefs(groups, f, typeSecurityGroup, detailGroups(r.Details, "AwsEc2Instance")...)
+			groups = appendRefs(groups, f, typeSecurityGroup, r.SecurityGroups...)
+			groups = appendRefs(groups, f, typeSecurityGroup, ocsfGroups(r.Data)...)
 		case "AwsEc2NetworkInterface":
 			inst, gs := eniRelation(r.Details)
 			for _, g := range appendRefs(nil, f, typeSecurityGroup, gs...) {
@@ -126,35 +86,18 @@ func relationsOf(f *asff.Finding, refs []Ref) []relation {
 			groups = appendRef(groups, r)
 		}
 	}
-	instances, groups = productFieldRelations(f, instances, groups)
+	if g, ok := f.ProductFields[pfInspectorGroup]; ok {
+		groups = appendRefs(groups, f, typeSecurityGroup, g)
+	}
+	if in, ok := f.ProductFields[pfInspectorInstance]; ok {
+		instances = appendRefs(instances, f, typeInstance, in)
+	}
 	for _, in := range instances {
 		for _, g := range groups {
 			out = append(out, relation{in, g})
 		}
 	}
 	return out
-}
-
-// productFieldRelations adds the instances and groups named in ProductFields.
-func productFieldRelations(f *asff.Finding, instances, groups []Ref) ([]Ref, []Ref) {
-	var gs, is []string // keys, in key order for a stable result
-	for k := range f.ProductFields {
-		switch {
-		case isPfGroup(k) || k == pfInspectorGroup:
-			gs = append(gs, k)
-		case isPfInstance(k) || k == pfInspectorInstance:
-			is = append(is, k)
-		}
-	}
-	slices.Sort(gs)
-	slices.Sort(is)
-	for _, k := range gs {
-		groups = appendRefs(groups, f, typeSecurityGroup, f.ProductFields[k])
-	}
-	for _, k := range is {
-		instances = appendRefs(instances, f, typeInstance, f.ProductFields[k])
-	}
-	return instances, groups
 }
 
 // appendRefs normalises ids of type typ and appends those of that type.
@@ -179,29 +122,27 @@ func withResource(r Ref, res asff.Resource) Ref {
 	return r
 }
 
-// detailGroups reads security group ids under Details[kind]: SecurityGroups
-// (strings or {GroupId}) and NetworkInterfaces[].SecurityGroups.
-func detailGroups(details []byte, kind string) []string {
-	if len(details) == 0 || !bytes.Contains(details, []byte("roup")) {
+// ocsfGroups reads the security group ids of an OCSF instance resource's
+// data (GuardDuty's instance details in OCSF's snake_case:
+// network_interfaces[].security_groups[].group_id).
+func ocsfGroups(data []byte) []string {
+	if len(data) == 0 || !bytes.Contains(data, []byte("security_groups")) {
 		return nil
 	}
-	var d map[string]struct {
-		SecurityGroups    []groupRef `json:"SecurityGroups"`
+	var d struct {
 		NetworkInterfaces []struct {
-			SecurityGroups []groupRef `json:"SecurityGroups"`
-		} `json:"NetworkInterfaces"`
+			SecurityGroups []struct {
+				GroupID string `json:"group_id"`
+			} `json:"security_groups"`
+		} `json:"network_interfaces"`
 	}
-	if json.Unmarshal(details, &d) != nil {
+	if json.Unmarshal(data, &d) != nil {
 		return nil
 	}
-	x := d[kind]
 	var out []string
-	for _, g := range x.SecurityGroups {
-		out = append(out, g.id)
-	}
-	for _, ni := range x.NetworkInterfaces {
+	for _, ni := range d.NetworkInterfaces {
 		for _, g := range ni.SecurityGroups {
-			out = append(out, g.id)
+			out = append(out, g.GroupID)
 		}
 	}
 	return out
@@ -243,4 +184,85 @@ func (g *groupRef) UnmarshalJSON(b []byte) error {
 		g.id = o.GroupID
 	}
 	return nil
+}
+
+// GroupResolver tells which security groups an instance uses, for
+// instances and groups no finding related (see Options.Groups).
+//
+// InstanceGroups returns the security group ids (sg-...) attached to the
+// instance now; GroupInstances the ids (i-...) of the instances the group
+// is attached to now; both look in the resource's Account and Region. A
+// resource that does not exist, or that the resolver may not see, has none
+// and no error (the resolver reports it itself); an error means the answer
+// is unknown for now (throttling, network) and fails the finding's
+// observation, so it is retried. Both are safe for concurrent use.
+type GroupResolver interface {
+	InstanceGroups(ctx context.Context, instance Ref) ([]string, error)
+	GroupInstances(ctx context.Context, group Ref) ([]string, error)
+}
+
+// DefaultGroupsTTL is how long a relation a GroupResolver gave counts.
+const DefaultGroupsTTL = time.Hour
+
+// resolveGroups asks Options.Groups, for each touched instance that has
+// no known security group, which groups it uses, and for each touched
+// security group that has no known instance, which instances use it, and
+// records the answers as relations for GroupsTTL; a touched resource that
+// gained a relation stays touched, so the rules are evaluated with it
+// whichever of the instance's and the group's findings came first. Only
+// when a rule joined on instances has a condition via their groups.
+func (e *Engine) resolveGroups(ctx context.Context, touched refSet, now time.Time) error {
+	if e.opt.Groups == nil || !e.needsGroups() {
+		return nil
+	}
+	for _, ref := range touched {
+		if ref.Type != typeInstance && ref.Type != typeSecurityGroup {
+			continue
+		}
+		if err := e.resolveOne(ctx, ref, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resolveOne resolves the other side of one instance or security group
+// when none is known.
+func (e *Engine) resolveOne(ctx context.Context, ref Ref, now time.Time) error {
+	other, prefix, kind, ask := typeSecurityGroup, "sg-", "security-group/", e.opt.Groups.InstanceGroups
+	if ref.Type == typeSecurityGroup {
+		other, prefix, kind, ask = typeInstance, "i-", "instance/", e.opt.Groups.GroupInstances
+	}
+	related, err := readRelated(ctx, e.idx, ref.Key(), now)
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(related, func(r Ref) bool { return r.Type == other }) {
+		return nil
+	}
+	ids, err := ask(ctx, ref)
+	if err != nil {
+		return fmt.Errorf("look up the resources related to %s: %w", ref.Key(), err)
+	}
+	for _, id := range ids {
+		name, ok := ec2ID(strings.TrimSpace(id), prefix, kind)
+		if !ok {
+			continue
+		}
+		peer := Ref{Type: other, Name: name, Partition: ref.Partition, Region: ref.Region, Account: ref.Account}
+		rel := relation{ref, peer}
+		if ref.Type == typeSecurityGroup {
+			rel = relation{peer, ref}
+		}
+		if _, err := putRelation(ctx, e.idx, rel, now.Add(e.opt.GroupsTTL), now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// needsGroups reports whether a rule joined on instances has a condition
+// via their security groups.
+func (e *Engine) needsGroups() bool {
+	return slices.ContainsFunc(e.rules, func(r *Rule) bool { return r.Join == typeInstance && r.HasVia(typeSecurityGroup) })
 }

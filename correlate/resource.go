@@ -7,6 +7,10 @@ import (
 	"hubtriage/asff"
 )
 
+// TypeSecurityGroup is the ASFF type of security groups, the related
+// resource of via conditions on instances.
+const TypeSecurityGroup = typeSecurityGroup
+
 // Resource types hubtriage normalises.
 const (
 	typeInstance      = "AwsEc2Instance"

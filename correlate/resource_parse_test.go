@@ -16,8 +16,6 @@ var (
 	oracleS3ArnRE    = regexp.MustCompile(`^arn:[a-z-]*:s3:::([^/]+)(/.*)?$`)
 	oracleRegionRE   = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
 	oracleAccountRE  = regexp.MustCompile(`^\d{12}$`)
-	oraclePfGroupRE  = regexp.MustCompile(`(?i)networkInterfaces/\d+/securityGroups/\d+/groupId$`)
-	oraclePfInstRE   = regexp.MustCompile(`(?i)instanceDetails/instanceId$`)
 )
 
 func oracleSubmatch(re *regexp.Regexp, s string) (string, bool) {
@@ -67,12 +65,6 @@ func checkParsersAgree(t *testing.T, s string) {
 	wp, wr, wa := oracleArnFields(s)
 	if p != wp || r != wr || a != wa {
 		t.Errorf("arnFields(%q) = %q %q %q, want %q %q %q", s, p, r, a, wp, wr, wa)
-	}
-	if got, want := isPfGroup(s), oraclePfGroupRE.MatchString(s); got != want {
-		t.Errorf("isPfGroup(%q) = %v, want %v", s, got, want)
-	}
-	if got, want := isPfInstance(s), oraclePfInstRE.MatchString(s); got != want {
-		t.Errorf("isPfInstance(%q) = %v, want %v", s, got, want)
 	}
 }
 

@@ -94,10 +94,13 @@ func TestRelationsCarriedInFindings(t *testing.T) {
 		f    *asff.Finding
 		want []string
 	}{
-		{"GuardDuty flattened instanceDetails", fixture(t, fPortUnused, nil), []string{"i-0a1b2c3d4e5f60718 sg-0c0ffee0ddba11c0f"}},
+		{"GuardDuty event: instanceDetails.networkInterfaces[].securityGroups[]", eventFixture(t, fEventPort), []string{"i-0a1b2c3d4e5f60718 sg-0c0ffee0ddba11c0f"}},
+		{"its Security Hub copy names no security group", fixture(t, fPortUnused, nil), nil},
+		{"OCSF GuardDuty finding (real): resources[].data.network_interfaces[].security_groups[]", fixture(t, "real/ocsf-guardduty-runtime-newbinaryexecuted.json", nil),
+			[]string{"i-0123456789abcdef0 sg-0123456789abcdef0"}},
 		{"Inspector Classic reachability (real)", decodeWith(t, real, nil), []string{"i-0c10c2c7863d1a356 sg-0af64c8a5eb30ca75"}},
 		{"network interface attachment", fixture(t, fSSH, eni), []string{"i-0a1b2c3d4e5f60718 sg-0c0ffee0ddba11c0f", "i-0a1b2c3d4e5f60718 sg-ab1e739b"}},
-		{"instance details", fixture(t, fSSH, details), []string{"i-0a1b2c3d4e5f60718 sg-0c0ffee0ddba11c0f", "i-0a1b2c3d4e5f60718 sg-ab1e739b"}},
+		{"ASFF AwsEc2Instance details have no security groups: keys not in the format are ignored", fixture(t, fSSH, details), nil},
 		{"a finding on a security group alone says nothing", fixture(t, fEC218, nil), nil},
 		{"an instance finding without groups says nothing", fixture(t, fSSH, nil), nil},
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
 	"hubtriage/filter"
+	"hubtriage/ocsffilter"
 	"hubtriage/pipeline"
 	"hubtriage/reconcile"
 	"hubtriage/securityhub"
@@ -41,6 +42,14 @@ type Getter interface {
 }
 
 var _ Getter = (*securityhub.Client)(nil)
+
+// GetterV2 reads the new Security Hub's OCSF findings with GetFindingsV2;
+// *securityhub.Client satisfies it. Same contract as Getter.
+type GetterV2 interface {
+	GetFindingsV2(ctx context.Context, filters *types.OcsfFindingFilters, fn func(page [][]byte) error) error
+}
+
+var _ GetterV2 = (*securityhub.Client)(nil)
 
 // Reconciler runs one reconcile pass; *reconcile.Reconciler satisfies it.
 type Reconciler interface {
@@ -66,6 +75,12 @@ type Options struct {
 	// Index keeps the checkpoint and the reconcile lease (the app's store).
 	Index  store.Index
 	Getter Getter
+	// GetterV2, when set, makes polls read the new Security Hub with
+	// GetFindingsV2 (OCSF findings) instead of GetFindings; Getter is then
+	// not needed. OCSFFilters are the rules' ocsf_filter (nil for a rule
+	// without one), pushed down to GetFindingsV2.
+	GetterV2    GetterV2
+	OCSFFilters []*ocsffilter.Filter
 	// Reconciler runs every ReconcileInterval; nil never reconciles.
 	Reconciler Reconciler
 
@@ -137,7 +152,7 @@ func New(opt Options) (*Daemon, error) {
 		return nil, ErrNoPipeline
 	case opt.Index == nil:
 		return nil, ErrNoIndex
-	case opt.Getter == nil:
+	case opt.Getter == nil && opt.GetterV2 == nil:
 		return nil, ErrNoGetter
 	}
 	if err := opt.defaults(); err != nil {

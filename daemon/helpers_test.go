@@ -12,10 +12,11 @@ import (
 
 	"hubtriage/daemon"
 	"hubtriage/filter"
+	"hubtriage/internal/filtertest"
 	"hubtriage/internal/fixtures"
+	"hubtriage/internal/shtest"
 	"hubtriage/notify"
 	"hubtriage/pipeline"
-	"hubtriage/securityhub/shtest"
 	"hubtriage/store/bolt"
 )
 
@@ -86,7 +87,7 @@ func newEnv(t *testing.T, filters ...string) *env {
 		f := &filter.Filters{}
 		if src != "" {
 			var err error
-			if f, err = filter.FromJSON([]byte(src)); err != nil {
+			if f, err = filtertest.Parse([]byte(src)); err != nil {
 				t.Fatal(err)
 			}
 		}

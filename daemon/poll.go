@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
-
 	"hubtriage/asff"
 	"hubtriage/pipeline"
 )
@@ -50,7 +48,7 @@ func (d *Daemon) Poll(ctx context.Context) (PollResult, error) {
 	if !cp.IsZero() {
 		res.From = cp.Add(-d.opt.Overlap)
 	}
-	qs := queries(d.opt.Filters, res.From, res.To)
+	qs := d.queries(res.From, res.To)
 	res.Queries = len(qs)
 	src := &pollSource{d: d, queries: qs, updated: map[string]time.Time{}}
 	res.Summary, err = d.opt.Pipeline.Run(ctx, src.run, src.decided)
@@ -81,12 +79,36 @@ func (d *Daemon) Poll(ctx context.Context) (PollResult, error) {
 // poll's start, so such findings are read again until time catches up.
 const futureSlack = 24 * time.Hour
 
+// query runs one GetFindings or GetFindingsV2 query, calling fn per page.
+type query func(ctx context.Context, fn func(page [][]byte) error) error
+
+// queries returns the poll's queries over findings updated in [from, to]:
+// GetFindingsV2 ones when the daemon reads the new Security Hub, else
+// GetFindings ones.
+func (d *Daemon) queries(from, to time.Time) []query {
+	var out []query
+	if d.opt.GetterV2 != nil {
+		for _, q := range queriesV2(d.opt.Filters, d.opt.OCSFFilters, from, to) {
+			out = append(out, func(ctx context.Context, fn func([][]byte) error) error {
+				return d.opt.GetterV2.GetFindingsV2(ctx, q, fn)
+			})
+		}
+		return out
+	}
+	for _, q := range queries(d.opt.Filters, from, to) {
+		out = append(out, func(ctx context.Context, fn func([][]byte) error) error {
+			return d.opt.Getter.GetFindings(ctx, q, fn)
+		})
+	}
+	return out
+}
+
 // pollSource is the pipeline.Source of one poll: it runs the queries in
 // turn, decodes each page's findings and passes each version of a finding
 // on once, remembering what the checkpoint needs.
 type pollSource struct {
 	d        *Daemon
-	queries  []*types.AwsSecurityFindingFilters
+	queries  []query
 	complete bool // set by run, read after Run returned
 
 	mu      sync.Mutex
@@ -99,7 +121,7 @@ type pollSource struct {
 func (s *pollSource) run(ctx context.Context, fn func(asff.Result) error) error {
 	s.seen = map[string]bool{}
 	for i, q := range s.queries {
-		err := s.d.opt.Getter.GetFindings(ctx, q, func(page [][]byte) error {
+		err := q(ctx, func(page [][]byte) error {
 			s.d.opt.Recorder.Received(len(page))
 			for _, raw := range page {
 				if err := s.feed(raw, fn); err != nil {
@@ -120,7 +142,7 @@ func (s *pollSource) run(ctx context.Context, fn func(asff.Result) error) error 
 func (s *pollSource) feed(raw []byte, fn func(asff.Result) error) error {
 	f, err := asff.DecodeFinding(raw)
 	if err != nil {
-		return fn(asff.Result{Err: fmt.Errorf("decode finding from GetFindings: %w", err)})
+		return fn(asff.Result{Err: fmt.Errorf("decode finding from Security Hub: %w", err)})
 	}
 	version := ref(f.ProductArn, f.ID) + "|" + f.UpdatedAt.String()
 	if s.seen[version] {

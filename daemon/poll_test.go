@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"hubtriage/daemon"
+	"hubtriage/internal/shtest"
 	"hubtriage/notify"
 	"hubtriage/pipeline"
 	"hubtriage/store/bolt"
@@ -257,5 +259,38 @@ func TestDecisionsCallback(t *testing.T) {
 	poll(t, d)
 	if want := []string{"a notify", "b notify"}; !slices.Equal(got, want) {
 		t.Errorf("decisions %v, want %v", got, want)
+	}
+}
+
+// TestNewFilterFieldsArePushedDown polls with rules on IpFilter, NumberFilter,
+// BooleanFilter and Inspector string fields: Security Hub (the fake, which
+// evaluates them independently of package filter) returns only the
+// findings they select, and the rules match those.
+func TestNewFilterFieldsArePushedDown(t *testing.T) {
+	e := newEnv(t,
+		`{"NetworkSourceIpV4": [{"Cidr": "198.51.100.0/24"}], "Confidence": [{"Gte": 50}]}`,
+		`{"VulnerabilitiesFixAvailable": [{"Value": "YES", "Comparison": "EQUALS"}], "Sample": [{"Value": false}]}`)
+	attacker := map[string]any{"Network": map[string]any{"Direction": "IN", "SourceIpV4": "198.51.100.7"}, "Confidence": 80}
+	e.load(t,
+		finding(t, "attacker", now.Add(-time.Hour), attacker),
+		finding(t, "unsure", now.Add(-time.Hour), map[string]any{"Network": map[string]any{"SourceIpV4": "198.51.100.8"}, "Confidence": 10}),
+		finding(t, "elsewhere", now.Add(-time.Hour), map[string]any{"Network": map[string]any{"SourceIpV4": "203.0.113.9"}, "Confidence": 90}),
+		finding(t, "fixable", now.Add(-time.Hour), map[string]any{"Vulnerabilities": []any{map[string]any{"Id": "CVE-2024-6387", "FixAvailable": "YES"}}}),
+		finding(t, "sample", now.Add(-time.Hour), map[string]any{"Sample": true,
+			"Vulnerabilities": []any{map[string]any{"Id": "CVE-2024-6387", "FixAvailable": "YES"}}}),
+		finding(t, "unfixable", now.Add(-time.Hour), map[string]any{"Vulnerabilities": []any{map[string]any{"Id": "CVE-1", "FixAvailable": "NO"}}}))
+	d, _ := e.open(t, daemon.Options{})
+	res := poll(t, d)
+	if res.Queries != 2 || res.Summary.Read != 2 || res.Summary.Filtered != 0 {
+		t.Errorf("poll %+v; want 2 queries reading only the 2 selected findings", res)
+	}
+	if got, want := e.ch.notifications(), []string{"attacker new", "fixable new"}; !slices.Equal(got, want) {
+		t.Errorf("notifications %v, want %v", got, want)
+	}
+	for _, r := range e.srv.Requests() {
+		if r.Op == shtest.GetFindings && !strings.Contains(string(r.Filters), `"NetworkSourceIpV4"`) &&
+			!strings.Contains(string(r.Filters), `"VulnerabilitiesFixAvailable"`) {
+			t.Errorf("a query without the rules' fields: %s", r.Filters)
+		}
 	}
 }

@@ -52,7 +52,11 @@ func queries(rules []*filter.Filters, from, to time.Time) []*types.AwsSecurityFi
 }
 
 // pushable converts a rule filter for GetFindings, reporting false when it
-// would select everything anyway or cannot be sent as it is.
+// would select everything anyway or cannot be sent as it is. Fields
+// GetFindings does not evaluate as hubtriage does are left out (a looser
+// query, which the pipeline's own matching narrows again): the state
+// fields, the deprecated Keyword, and string fields using CONTAINS_WORD
+// (which only GetFindingsV2 accepts).
 func pushable(f *filter.Filters) (*types.AwsSecurityFindingFilters, bool) {
 	if f.Empty() {
 		return nil, false
@@ -61,6 +65,12 @@ func pushable(f *filter.Filters) (*types.AwsSecurityFindingFilters, bool) {
 	v := reflect.ValueOf(q).Elem()
 	for _, name := range stateFields {
 		v.FieldByName(name).SetZero()
+	}
+	v.FieldByName("Keyword").SetZero()
+	for i := range v.NumField() {
+		if v.Type().Field(i).IsExported() && usesContainsWord(v.Field(i).Interface()) {
+			v.Field(i).SetZero()
+		}
 	}
 	if v.FieldByName("UpdatedAt").Len() > 0 {
 		return nil, false
@@ -93,6 +103,20 @@ func mapComparisonsPushable(entries any) bool {
 		}
 	}
 	return true
+}
+
+// usesContainsWord reports whether a field's filters include CONTAINS_WORD.
+func usesContainsWord(entries any) bool {
+	strs, ok := entries.([]types.StringFilter)
+	if !ok {
+		return false
+	}
+	for _, s := range strs {
+		if s.Comparison == types.StringFilterComparisonContainsWord {
+			return true
+		}
+	}
+	return false
 }
 
 // stamp formats t as Security Hub timestamps are written, in UTC with

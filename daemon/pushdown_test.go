@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"hubtriage/filter"
+	"hubtriage/internal/filtertest"
 )
 
 func mustFilter(t *testing.T, src string) *filter.Filters {
@@ -14,7 +15,7 @@ func mustFilter(t *testing.T, src string) *filter.Filters {
 	if src == "" {
 		return &filter.Filters{}
 	}
-	f, err := filter.FromJSON([]byte(src))
+	f, err := filtertest.Parse([]byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,6 +49,15 @@ func TestQueries(t *testing.T) {
 			[]string{`{` + window + `}`}},
 		{"map EQUALS is pushed", []string{`{"ResourceTags":[{"Key":"env","Value":"prod","Comparison":"EQUALS"}]}`},
 			[]string{`{"ResourceTags":[{"Comparison":"EQUALS","Key":"env","Value":"prod"}],` + window + `}`}},
+		{"IP, number, boolean and new string fields are pushed", []string{`{"NetworkSourceIpV4":[{"Cidr":"198.51.100.0/24"}],` +
+			`"Confidence":[{"Gte":50}],"Sample":[{"Value":false}],"VulnerabilitiesFixAvailable":[{"Value":"YES","Comparison":"EQUALS"}]}`},
+			[]string{`{"Confidence":[{"Eq":null,"Gt":null,"Gte":50,"Lt":null,"Lte":null}],"NetworkSourceIpV4":[{"Cidr":"198.51.100.0/24"}],` +
+				`"Sample":[{"Value":false}],` + window + `,"VulnerabilitiesFixAvailable":[{"Comparison":"EQUALS","Value":"YES"}]}`}},
+		{"Keyword and CONTAINS_WORD are left out", []string{`{"Keyword":[{"Value":"brute"}],"Title":[{"Value":"SSH","Comparison":"CONTAINS_WORD"}],` +
+			`"SeverityLabel":[{"Value":"HIGH","Comparison":"EQUALS"}]}`},
+			[]string{`{"SeverityLabel":[{"Comparison":"EQUALS","Value":"HIGH"}],` + window + `}`}},
+		{"only Keyword: everything", []string{`{"Keyword":[{"Value":"brute"}]}`},
+			[]string{`{` + window + `}`}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var rules []*filter.Filters

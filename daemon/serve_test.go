@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"runtime"
 	"testing"
 	"time"
 
@@ -15,9 +16,9 @@ import (
 	"github.com/prometheus/common/model"
 
 	"hubtriage/daemon"
+	"hubtriage/internal/shtest"
 	"hubtriage/metrics"
 	"hubtriage/reconcile"
-	"hubtriage/securityhub/shtest"
 )
 
 // served is a daemon running Serve on a loopback port.
@@ -214,6 +215,7 @@ func TestServeMetricsHealthzAndStop(t *testing.T) {
 		{"hubtriage_channel_delivery_seconds", []string{"channel", "ops", "result", "ok"}, 2},
 		{"hubtriage_polls_total", []string{"result", "ok"}, 1},
 		{"hubtriage_poll_checkpoint_timestamp_seconds", nil, float64(now.Add(-time.Hour).Unix())},
+		{"hubtriage_build_info", []string{"goversion", runtime.Version()}, 1},
 	} {
 		if got := sample(fams, c.name, c.labels...); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)

@@ -139,10 +139,12 @@ func roleStatements(t *testing.T, role map[string]any) []statement {
 
 func TestTemplateIsLintClean(t *testing.T) {
 	lint := findCfnLint(t)
-	cmd := exec.Command(lint, "--include-checks", "I", "--", "template.yaml")
-	out, err := cmd.CombinedOutput()
-	if err != nil || len(bytes.TrimSpace(out)) > 0 {
-		t.Fatalf("cfn-lint template.yaml: %v\n%s", err, out)
+	for _, file := range []string{"template.yaml", "relations-role.yaml"} {
+		cmd := exec.Command(lint, "--include-checks", "I", "--", file)
+		out, err := cmd.CombinedOutput()
+		if err != nil || len(bytes.TrimSpace(out)) > 0 {
+			t.Errorf("cfn-lint %s: %v\n%s", file, err, out)
+		}
 	}
 }
 
@@ -176,9 +178,14 @@ func TestRoleIsLeastPrivilege(t *testing.T) {
 		"securityhub:GetFindings": true, "securityhub:BatchImportFindings": true,
 		"ses:SendEmail": true, "ssm:GetParameter": true, "secretsmanager:GetSecretValue": true,
 		"sqs:SendMessage": true,
+		// correlation.relations.ec2, only with Ec2Relations (see TestEc2RelationsPermissions)
+		"ec2:DescribeInstances": true, "sts:AssumeRole": true,
 	}
 	var securityhub []string
 	for _, s := range stmts {
+		if s.sid == "DescribeInstances" || s.sid == "AssumeRelationsRole" {
+			continue // their wildcards are checked by TestEc2RelationsPermissions
+		}
 		for _, a := range s.actions {
 			if !allowed[a] || strings.Contains(a, "*") {
 				t.Errorf("statement %s grants %s, which the function does not need", s.sid, a)
@@ -226,6 +233,44 @@ func TestRoleIsLeastPrivilege(t *testing.T) {
 				if err := check(s); err != nil {
 					t.Errorf("statement %s: %v", s.sid, err)
 				}
+			}
+		}
+	}
+}
+
+// TestEc2RelationsPermissions: ec2:DescribeInstances (which has no
+// resource-level permissions) and sts:AssumeRole on the one named role are
+// granted only when Ec2Relations is "true" (and a role name is given).
+func TestEc2RelationsPermissions(t *testing.T) {
+	tpl := template(t)
+	res := resources(t, tpl)
+	policy := props(res["FunctionRole"])["Policies"].([]any)[0].(map[string]any)["PolicyDocument"].(map[string]any)
+	conds := map[string]string{}
+	for _, raw := range policy["Statement"].([]any) {
+		m, ok := raw.(map[string]any)
+		if !ok {
+			continue
+		}
+		if args, ok := m["Fn::If"].([]any); ok {
+			if st, ok := args[1].(map[string]any); ok {
+				conds[fmt.Sprint(st["Sid"])] = fmt.Sprint(args[0])
+			}
+		}
+	}
+	if conds["DescribeInstances"] != "HasEc2Relations" || conds["AssumeRelationsRole"] != "HasEc2RelationsRole" {
+		t.Errorf("statements guarded by %v, want DescribeInstances by HasEc2Relations and AssumeRelationsRole by HasEc2RelationsRole", conds)
+	}
+	for _, s := range roleStatements(t, res["FunctionRole"]) {
+		switch s.sid {
+		case "DescribeInstances":
+			if fmt.Sprint(s.actions) != "[ec2:DescribeInstances]" || fmt.Sprint(s.resources) != "[*]" {
+				t.Errorf("DescribeInstances grants %v on %v", s.actions, s.resources)
+			}
+		case "AssumeRelationsRole":
+			m, _ := s.resources[0].(map[string]any)
+			if fmt.Sprint(s.actions) != "[sts:AssumeRole]" || len(s.resources) != 1 ||
+				m["Fn::Sub"] != "arn:${AWS::Partition}:iam::*:role/${Ec2RelationsRoleName}" {
+				t.Errorf("AssumeRelationsRole grants %v on %v, want sts:AssumeRole on the named role only", s.actions, s.resources)
 			}
 		}
 	}
@@ -284,6 +329,7 @@ func TestFunctionAndEventRouting(t *testing.T) {
 		}
 	}
 
+	dlqSources := fmt.Sprint(props(res["DeadLetterQueuePolicy"])["PolicyDocument"])
 	schedules, patterns := 0, 0
 	for name, r := range res {
 		if r["Type"] != "AWS::Events::Rule" {
@@ -304,6 +350,9 @@ func TestFunctionAndEventRouting(t *testing.T) {
 		}
 		if !hasPermission(res, name) {
 			t.Errorf("rule %s may not invoke the function: no AWS::Lambda::Permission with its ARN", name)
+		}
+		if arn := fmt.Sprint(map[string]any{"Fn::GetAtt": []string{name, "Arn"}}); !strings.Contains(dlqSources, arn) {
+			t.Errorf("rule %s may not dead-letter: the queue policy's aws:SourceArn lacks %s", name, arn)
 		}
 	}
 	if schedules != 1 || patterns < 2 {

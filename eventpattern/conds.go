@@ -2,6 +2,7 @@ package eventpattern
 
 import (
 	"fmt"
+	"net/netip"
 	"reflect"
 	"sort"
 	"strings"
@@ -292,4 +293,26 @@ func deref(s *string) string {
 // setField sets the named field of an SDK filter.
 func setField(in *types.AwsSecurityFindingFilters, name string, v any) {
 	reflect.ValueOf(in).Elem().FieldByName(name).Set(reflect.ValueOf(v))
+}
+
+// ipCond converts one IpFilter field: its CIDR blocks become EventBridge
+// "cidr" matchers (OR-ed, as the filters are); a single address is a /32
+// or /128 block.
+func ipCond(name string, entries []types.IpFilter, note func(string, string)) []term {
+	p, ok := ipPlaces[name]
+	if !ok {
+		note(name, "left to the Lambda: no known place in the event")
+		return nil
+	}
+	matchers := make([]any, 0, len(entries))
+	for _, e := range entries {
+		c := deref(e.Cidr)
+		if !strings.Contains(c, "/") {
+			if a, err := netip.ParseAddr(c); err == nil {
+				c = netip.PrefixFrom(a, a.BitLen()).String()
+			}
+		}
+		matchers = append(matchers, map[string]any{"cidr": c})
+	}
+	return []term{{key(p): matchers}}
 }

@@ -2,6 +2,7 @@ package eventpattern
 
 import (
 	"fmt"
+	"net/netip"
 	"regexp"
 	"strings"
 )
@@ -197,6 +198,13 @@ func apply(op string, arg, l any) (bool, error) {
 	case "numeric":
 		f, isNum := l.(float64)
 		return isNum && numeric(arg.([]any), f), nil
+	case "cidr":
+		prefix, err := netip.ParsePrefix(arg.(string))
+		if err != nil {
+			return false, fmt.Errorf("bad cidr %v: %w", arg, err)
+		}
+		a, err := netip.ParseAddr(s)
+		return isStr && err == nil && prefix.Contains(a), nil
 	}
 	return false, fmt.Errorf("unknown matcher %q", op)
 }

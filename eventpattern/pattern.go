@@ -21,6 +21,7 @@
 //	PREFIX_NOT_EQUALS  {"anything-but": {"prefix": v}} (the first one only)
 //	NOT_CONTAINS       {"anything-but": {"wildcard": "*v*"}} (the first one only)
 //	SeverityNormalized {"numeric": [">=", a, "<", b]}, one per NumberFilter
+//	IpFilter           {"cidr": "10.0.0.0/8"}, one per filter
 //
 // Enumerated fields (SeverityLabel, RecordState, WorkflowStatus,
 // WorkflowState, ComplianceStatus) become the exact list of values the
@@ -56,10 +57,13 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
+	"hubtriage/asff"
 	"hubtriage/config"
+	"hubtriage/correlate"
 	"hubtriage/filter"
 )
 
@@ -67,16 +71,21 @@ import (
 const (
 	Source             = "aws.securityhub"
 	DetailTypeImported = "Security Hub Findings - Imported"
+	// SourceGuardDuty sends "GuardDuty Finding" events (asff.DetailTypeGuardDuty).
+	SourceGuardDuty = "aws.guardduty"
 )
 
-// MaxLength is EventBridge's limit on an event pattern, in characters.
-const MaxLength = 4096
+// DefaultMaxLength is EventBridge's default quota on the size of an event
+// pattern, in characters. The quota is adjustable (Service Quotas, "Event
+// pattern size"); pass the raised value to Pattern.Split.
+const DefaultMaxLength = 2048
 
 // MaxTermsPerRule bounds the alternatives one rule expands into.
 const MaxTermsPerRule = 32
 
-// ErrTooLong is returned when the pattern exceeds MaxLength.
-var ErrTooLong = errors.New("event pattern exceeds EventBridge's 4096 characters")
+// ErrTooLong is returned when one alternative of the pattern alone exceeds
+// the size limit, so no split can fit it.
+var ErrTooLong = errors.New("event pattern alternative exceeds the EventBridge pattern size limit")
 
 // Options tunes Derive.
 type Options struct {
@@ -84,6 +93,11 @@ type Options struct {
 	// suppressed and passed findings; the state they would clear is then
 	// cleared by the daily reconcile instead of at once.
 	SkipInactive bool
+	// GuardDuty adds GuardDuty's own "GuardDuty Finding" events that name
+	// an instance's security groups: the only events that tell which
+	// security groups an instance uses (Security Hub's copies do not), which
+	// correlation rules with conditions via AwsEc2SecurityGroup need.
+	GuardDuty bool
 }
 
 // Rule is one rule's name and compiled filter.
@@ -107,21 +121,66 @@ type Pattern struct {
 	Doc map[string]any
 	// Notes lists what the pattern leaves to the Lambda's filters.
 	Notes []Note
+	// securityHub is the part of Doc for Security Hub's events, joining
+	// terms with "$or" (nil terms: it matches every event, or none);
+	// others are whole patterns Doc joins to it (GuardDuty's events).
+	securityHub map[string]any
+	terms       []term
+	others      []map[string]any
+	// docOf builds the securityHub part matching any of some terms (nil
+	// when terms cannot be split off).
+	docOf func([]term) map[string]any
 }
 
-// FromConfig derives the pattern for cfg's rules.
+// FromConfig derives the pattern for cfg's alert rules and, when
+// correlation is on, for the conditions of its correlation rules (whose
+// findings must reach the Lambda whether or not an alert rule matches
+// them), adding GuardDuty's events when a correlation rule needs the
+// security groups of instances (Options.GuardDuty).
 func FromConfig(cfg *config.Config, opt Options) *Pattern {
-	rules := make([]Rule, len(cfg.Rules))
-	for i, r := range cfg.Rules {
-		rules[i] = Rule{Name: r.Name, Filter: r.Filter}
+	rules := make([]Rule, 0, len(cfg.Rules))
+	for _, r := range cfg.Rules {
+		rules = append(rules, Rule{Name: r.Name, Filter: r.Filter})
+	}
+	if cfg.Correlation.On() {
+		for _, r := range cfg.Correlation.Compiled {
+			for _, c := range r.Conditions {
+				rules = append(rules, Rule{Name: "correlation " + r.Name + "." + c.Name, Filter: c.Filter})
+			}
+			opt.GuardDuty = opt.GuardDuty || r.HasVia(correlate.TypeSecurityGroup)
+		}
 	}
 	return Derive(rules, opt)
 }
 
 // Derive returns a pattern matching every Imported event with a finding
 // that one of rules may match (and, unless opt.SkipInactive, every
-// inactive finding).
+// inactive finding), and with opt.GuardDuty the GuardDuty events that name
+// an instance's security groups.
 func Derive(rules []Rule, opt Options) *Pattern {
+	p := deriveSecurityHub(rules, opt)
+	p.securityHub = p.Doc
+	if opt.GuardDuty {
+		p.others = []map[string]any{guardDutyTerm()}
+		p.Doc = map[string]any{"$or": []any{p.Doc, guardDutyTerm()}}
+	}
+	return p
+}
+
+// guardDutyTerm matches "GuardDuty Finding" events on an instance with
+// security groups (resource.instanceDetails.networkInterfaces[].
+// securityGroups[].groupId; EventBridge matches inside arrays).
+func guardDutyTerm() map[string]any {
+	return map[string]any{
+		"source":      []any{SourceGuardDuty},
+		"detail-type": []any{asff.DetailTypeGuardDuty},
+		"detail": map[string]any{"resource": map[string]any{"instanceDetails": map[string]any{"networkInterfaces": map[string]any{
+			"securityGroups": map[string]any{"groupId": []any{map[string]any{"exists": true}}}}}}},
+	}
+}
+
+// deriveSecurityHub is the pattern for Security Hub's Imported events.
+func deriveSecurityHub(rules []Rule, opt Options) *Pattern {
 	p := &Pattern{}
 	var terms []term
 	for _, r := range rules {
@@ -140,23 +199,32 @@ func Derive(rules []Rule, opt Options) *Pattern {
 	if !opt.SkipInactive {
 		terms = append(terms, inactiveTerms()...)
 	}
-	terms = dedupe(terms)
-	p.Doc = base()
+	p.terms = dedupe(terms)
+	p.docOf = func(ts []term) map[string]any {
+		doc := base()
+		doc["detail"] = findingsDetail(ts, "Id")
+		return doc
+	}
+	p.Doc = p.docOf(p.terms)
+	return p
+}
+
+// findingsDetail is the pattern's "detail" member: the findings matching
+// any of terms. With no terms it matches only findings without the always
+// present field idField, so the rule never fires.
+func findingsDetail(terms []term, idField ...string) map[string]any {
 	switch len(terms) {
 	case 0:
-		// No rule can match and inactive findings are skipped: match only
-		// what cannot exist, so the rule never fires.
-		p.Doc["detail"] = map[string]any{"findings": map[string]any{"Id": []any{map[string]any{"exists": false}}}}
+		never := term{key(at(idField...)): {map[string]any{"exists": false}}}
+		return map[string]any{"findings": never.nested()}
 	case 1:
-		p.Doc["detail"] = map[string]any{"findings": terms[0].nested()}
-	default:
-		ors := make([]any, len(terms))
-		for i, t := range terms {
-			ors[i] = t.nested()
-		}
-		p.Doc["detail"] = map[string]any{"findings": map[string]any{"$or": ors}}
+		return map[string]any{"findings": terms[0].nested()}
 	}
-	return p
+	ors := make([]any, len(terms))
+	for i, t := range terms {
+		ors[i] = t.nested()
+	}
+	return map[string]any{"findings": map[string]any{"$or": ors}}
 }
 
 func base() map[string]any {
@@ -164,20 +232,80 @@ func base() map[string]any {
 }
 
 // JSON renders the pattern, indented or compact (for a template
-// parameter). It fails when the compact form exceeds MaxLength.
+// parameter), whatever its size; see Split for EventBridge's limit.
 func (p *Pattern) JSON(indent bool) ([]byte, error) {
-	compact, err := encode(p.Doc, "")
-	if err != nil {
-		return nil, err
-	}
-	if n := len([]rune(string(compact))); n > MaxLength {
-		return nil, fmt.Errorf("%w (%d): simplify the rules' filters or use Options.SkipInactive", ErrTooLong, n)
-	}
 	if !indent {
-		return compact, nil
+		return encode(p.Doc, "")
 	}
 	return encode(p.Doc, "  ")
 }
+
+// Split returns the pattern as one or more patterns, each at most maxLen
+// characters in compact form (EventBridge counts characters), whose union
+// matches exactly what the whole pattern matches: deploy one EventBridge
+// rule per part. The pattern's "$or" alternatives are packed into parts in
+// order, so the result is deterministic. It fails with ErrTooLong when one
+// alternative alone is longer than maxLen.
+func (p *Pattern) Split(maxLen int) ([]*Pattern, error) {
+	if length(mustEncode(p.Doc)) <= maxLen {
+		return []*Pattern{p}, nil
+	}
+	parts, err := splitTerms(p.securityHub, p.terms, p.docOf, maxLen)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range p.others {
+		if n := length(mustEncode(o)); n > maxLen {
+			return nil, fmt.Errorf("%w: the GuardDuty pattern is %d characters, limit %d", ErrTooLong, n, maxLen)
+		}
+		parts = append(parts, &Pattern{Doc: o, securityHub: o})
+	}
+	return parts, nil
+}
+
+// mustEncode renders a pattern compactly (its values are strings, numbers
+// and maps, which always encode).
+func mustEncode(doc map[string]any) []byte {
+	b, _ := encode(doc, "")
+	return b
+}
+
+// splitTerms packs the alternatives of the Security Hub pattern doc into
+// patterns of at most maxLen characters.
+func splitTerms(doc map[string]any, terms []term, docOf func([]term) map[string]any, maxLen int) ([]*Pattern, error) {
+	if n := length(mustEncode(doc)); n <= maxLen {
+		return []*Pattern{{Doc: doc, securityHub: doc, terms: terms, docOf: docOf}}, nil
+	} else if len(terms) < 2 || docOf == nil {
+		return nil, fmt.Errorf("%w: %d characters, limit %d: simplify the rule's filter", ErrTooLong, n, maxLen)
+	}
+	var parts []*Pattern
+	var group []term
+	for i, t := range terms {
+		next := append(group[:len(group):len(group)], t)
+		if length(mustEncode(docOf(next))) <= maxLen {
+			group = next
+			continue
+		}
+		if len(group) > 0 {
+			parts = append(parts, part(group, docOf))
+		}
+		if n := length(mustEncode(docOf([]term{t}))); n > maxLen {
+			return nil, fmt.Errorf("%w: alternative %d alone is %d characters, limit %d: simplify that rule's filter",
+				ErrTooLong, i+1, n, maxLen)
+		}
+		group = []term{t}
+	}
+	return append(parts, part(group, docOf)), nil
+}
+
+// part is the pattern of some of the alternatives.
+func part(terms []term, docOf func([]term) map[string]any) *Pattern {
+	doc := docOf(terms)
+	return &Pattern{Doc: doc, securityHub: doc, terms: terms, docOf: docOf}
+}
+
+// length counts characters the way EventBridge's quota does.
+func length(b []byte) int { return utf8.RuneCount(b) }
 
 // encode marshals without HTML escaping, so "<" stays "<" in numeric
 // comparisons.
@@ -251,6 +379,8 @@ func fieldConds(f *filter.Filters, note func(field, reason string)) []fieldCond 
 			fc.alts = mapConds(name, entries, note)
 		case []types.DateFilter:
 			note(name, "left to the Lambda: EventBridge patterns cannot compare dates")
+		case []types.IpFilter:
+			fc.alts = ipCond(name, entries, note)
 		default:
 			note(name, "left to the Lambda: no EventBridge mapping for this filter type")
 		}

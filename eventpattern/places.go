@@ -56,6 +56,68 @@ var stringPlaces = map[string][]place{
 	"ResourceRegion":            {{path: []string{"Resources", "Region"}, list: true}},
 	"RelatedFindingsId":         {{path: []string{"RelatedFindings", "Id"}, list: true}},
 	"RelatedFindingsProductArn": {{path: []string{"RelatedFindings", "ProductArn"}, list: true}},
+
+	"AwsAccountName":                        {at("AwsAccountName")},
+	"VerificationState":                     {at("VerificationState")},
+	"FindingProviderFieldsSeverityLabel":    {at("FindingProviderFields", "Severity", "Label")},
+	"FindingProviderFieldsSeverityOriginal": {at("FindingProviderFields", "Severity", "Original")},
+	"NetworkDestinationDomain":              {at("Network", "DestinationDomain")},
+	"NetworkDirection":                      {at("Network", "Direction")},
+	"NetworkProtocol":                       {at("Network", "Protocol")},
+	"NetworkSourceDomain":                   {at("Network", "SourceDomain")},
+	"NetworkSourceMac":                      {at("Network", "SourceMac")},
+	"NoteText":                              {at("Note", "Text")},
+	"NoteUpdatedBy":                         {at("Note", "UpdatedBy")},
+	"ProcessName":                           {at("Process", "Name")},
+	"ProcessPath":                           {at("Process", "Path")},
+
+	"ComplianceAssociatedStandardsId":                {inList("Compliance", "AssociatedStandards", "StandardsId")},
+	"ComplianceSecurityControlParametersName":        {inList("Compliance", "SecurityControlParameters", "Name")},
+	"ComplianceSecurityControlParametersValue":       {inList("Compliance", "SecurityControlParameters", "Value")},
+	"FindingProviderFieldsRelatedFindingsId":         {inList("FindingProviderFields", "RelatedFindings", "Id")},
+	"FindingProviderFieldsRelatedFindingsProductArn": {inList("FindingProviderFields", "RelatedFindings", "ProductArn")},
+	"FindingProviderFieldsTypes":                     {inList("FindingProviderFields", "Types")},
+	"MalwareName":                                    {inList("Malware", "Name")},
+	"MalwarePath":                                    {inList("Malware", "Path")},
+	"MalwareState":                                   {inList("Malware", "State")},
+	"MalwareType":                                    {inList("Malware", "Type")},
+	"ThreatIntelIndicatorCategory":                   {inList("ThreatIntelIndicators", "Category")},
+	"ThreatIntelIndicatorSource":                     {inList("ThreatIntelIndicators", "Source")},
+	"ThreatIntelIndicatorSourceUrl":                  {inList("ThreatIntelIndicators", "SourceUrl")},
+	"ThreatIntelIndicatorType":                       {inList("ThreatIntelIndicators", "Type")},
+	"ThreatIntelIndicatorValue":                      {inList("ThreatIntelIndicators", "Value")},
+	"VulnerabilitiesExploitAvailable":                {inList("Vulnerabilities", "ExploitAvailable")},
+	"VulnerabilitiesFixAvailable":                    {inList("Vulnerabilities", "FixAvailable")},
+	"ResourceApplicationArn":                         {inList("Resources", "ApplicationArn")},
+	"ResourceApplicationName":                        {inList("Resources", "ApplicationName")},
+	"ResourceAwsEc2InstanceIamInstanceProfileArn":    {inList("Resources", "Details", "AwsEc2Instance", "IamInstanceProfileArn")},
+	"ResourceAwsEc2InstanceImageId":                  {inList("Resources", "Details", "AwsEc2Instance", "ImageId")},
+	"ResourceAwsEc2InstanceKeyName":                  {inList("Resources", "Details", "AwsEc2Instance", "KeyName")},
+	"ResourceAwsEc2InstanceSubnetId":                 {inList("Resources", "Details", "AwsEc2Instance", "SubnetId")},
+	"ResourceAwsEc2InstanceType":                     {inList("Resources", "Details", "AwsEc2Instance", "Type")},
+	"ResourceAwsEc2InstanceVpcId":                    {inList("Resources", "Details", "AwsEc2Instance", "VpcId")},
+	"ResourceAwsIamAccessKeyPrincipalName":           {inList("Resources", "Details", "AwsIamAccessKey", "PrincipalName")},
+	"ResourceAwsIamAccessKeyStatus":                  {inList("Resources", "Details", "AwsIamAccessKey", "Status")},
+	"ResourceAwsIamAccessKeyUserName":                {inList("Resources", "Details", "AwsIamAccessKey", "UserName")},
+	"ResourceAwsIamUserUserName":                     {inList("Resources", "Details", "AwsIamUser", "UserName")},
+	"ResourceAwsS3BucketOwnerId":                     {inList("Resources", "Details", "AwsS3Bucket", "OwnerId")},
+	"ResourceAwsS3BucketOwnerName":                   {inList("Resources", "Details", "AwsS3Bucket", "OwnerName")},
+	"ResourceContainerImageId":                       {inList("Resources", "Details", "Container", "ImageId")},
+	"ResourceContainerImageName":                     {inList("Resources", "Details", "Container", "ImageName")},
+	"ResourceContainerName":                          {inList("Resources", "Details", "Container", "Name")},
+}
+
+// inList is a place whose path crosses an array.
+func inList(path ...string) place { return place{path: path, list: true} }
+
+// ipPlaces maps each IpFilter field to where its addresses are.
+var ipPlaces = map[string]place{
+	"NetworkSourceIpV4":                   at("Network", "SourceIpV4"),
+	"NetworkSourceIpV6":                   at("Network", "SourceIpV6"),
+	"NetworkDestinationIpV4":              at("Network", "DestinationIpV4"),
+	"NetworkDestinationIpV6":              at("Network", "DestinationIpV6"),
+	"ResourceAwsEc2InstanceIpV4Addresses": inList("Resources", "Details", "AwsEc2Instance", "IpV4Addresses"),
+	"ResourceAwsEc2InstanceIpV6Addresses": inList("Resources", "Details", "AwsEc2Instance", "IpV6Addresses"),
 }
 
 // enumField is a StringFilter field whose decoded value is one of a few
@@ -97,7 +159,8 @@ var enumFields = map[string]enumField{
 
 // mapPlaces maps each MapFilter field to the object holding its keys.
 var mapPlaces = map[string]place{
-	"ResourceTags":      {path: []string{"Resources", "Tags"}, list: true},
-	"ProductFields":     at("ProductFields"),
-	"UserDefinedFields": at("UserDefinedFields"),
+	"ResourceTags":         {path: []string{"Resources", "Tags"}, list: true},
+	"ResourceDetailsOther": inList("Resources", "Details", "Other"),
+	"ProductFields":        at("ProductFields"),
+	"UserDefinedFields":    at("UserDefinedFields"),
 }

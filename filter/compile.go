@@ -2,6 +2,7 @@ package filter
 
 import (
 	"fmt"
+	"net/netip"
 	"sort"
 	"strings"
 	"time"
@@ -10,7 +11,7 @@ import (
 )
 
 var (
-	stringComparisons = []string{"EQUALS", "PREFIX", "NOT_EQUALS", "PREFIX_NOT_EQUALS", "CONTAINS", "NOT_CONTAINS"}
+	stringComparisons = []string{"EQUALS", "PREFIX", "NOT_EQUALS", "PREFIX_NOT_EQUALS", "CONTAINS", "NOT_CONTAINS", "CONTAINS_WORD"}
 	mapComparisons    = []string{"EQUALS", "NOT_EQUALS", "CONTAINS", "NOT_CONTAINS"}
 	rangeComparisons  = []string{"WITHIN", "OLDER_THAN"}
 )
@@ -41,6 +42,12 @@ func compile(specs []*fieldSpec, errs *errorList) *Filters {
 			m = compileDates(s, errs)
 		case kindMap:
 			m = compileMaps(s, errs)
+		case kindIP:
+			m = compileIPs(s, errs)
+		case kindBool:
+			m = compileBools(s, errs)
+		case kindKeyword:
+			m = compileKeywords(s, errs)
 		}
 		if m != nil {
 			f.matchers = append(f.matchers, m)
@@ -83,8 +90,6 @@ func checkComparison(s *fieldSpec, errs *errorList, i int, cmp string, allowed [
 	case cmp == "" && s.missing(i, "Comparison"):
 		errs.add(path, line, "required; one of %s", strings.Join(allowed, ", "))
 	case cmp == "":
-	case cmp == "CONTAINS_WORD":
-		errs.add(path, line, "%s; CONTAINS_WORD only works with the GetFindingsV2 APIs", oneOfMsg(cmp, allowed))
 	case !contains(allowed, cmp):
 		errs.add(path, line, "%s", oneOfMsg(cmp, allowed))
 	default:
@@ -127,7 +132,7 @@ func (c comparisonSet) checkConflict(s *fieldSpec, errs *errorList, i int, cmp, 
 // one holds). The combinations the reference says return an error (see
 // conflicts) are rejected here too. Values are compared case-sensitively.
 func compileStrings(s *fieldSpec, errs *errorList) matcher {
-	m := &strMatcher{one: s.field.str, count: s.field.strCount, at: s.field.strAt}
+	m := &strMatcher{one: s.field.str, count: s.field.count, at: s.field.at}
 	seen := comparisonSet{}
 	for i, e := range s.strs {
 		if s.malformed[i] {
@@ -169,6 +174,8 @@ func stringCond(cmp, v string) (strCond, bool) {
 		return strCond{opPrefix, v}, false
 	case "CONTAINS":
 		return strCond{opContains, v}, false
+	case "CONTAINS_WORD":
+		return strCond{opWord, v}, false
 	case "NOT_EQUALS":
 		return strCond{opEquals, v}, true
 	case "PREFIX_NOT_EQUALS":
@@ -218,7 +225,7 @@ func deref(p *float64) (float64, bool) {
 // absolute Start/End (RFC 3339, either may be omitted) or a DateRange of DAYS
 // relative to the now given to Match.
 func compileDates(s *fieldSpec, errs *errorList) matcher {
-	m := &dateMatcher{get: s.field.date}
+	m := &dateMatcher{one: s.field.date, count: s.field.dateN, at: s.field.dateAt}
 	for i, e := range s.dates {
 		if s.malformed[i] {
 			continue
@@ -342,6 +349,85 @@ func compileMaps(s *fieldSpec, errs *errorList) matcher {
 		}
 	}
 	if len(m.groups) == 0 {
+		return nil
+	}
+	return m
+}
+
+// compileIPs builds an IpFilter field's matcher: each Cidr is an IPv4 or
+// IPv6 prefix ("10.0.0.0/8") or a single address (a /32 or /128), of the
+// field's address family; the finding matches when one of its addresses is
+// inside one of them.
+func compileIPs(s *fieldSpec, errs *errorList) matcher {
+	m := &ipMatcher{count: s.field.count, at: s.field.at}
+	for i, e := range s.ips {
+		if s.malformed[i] || !requireString(s, errs, i, "Cidr", e.Cidr) {
+			continue
+		}
+		p, err := parseCIDR(*e.Cidr)
+		switch {
+		case err != nil:
+			errs.add(s.entryPath(i, "Cidr"), s.lineOf(i, "Cidr"), "must be a CIDR block like 10.0.0.0/8 or an address (got %q)", *e.Cidr)
+		case p.Addr().BitLen() != s.field.ipBits:
+			errs.add(s.entryPath(i, "Cidr"), s.lineOf(i, "Cidr"), "%s holds IPv%d addresses, so %q can never match",
+				s.name, map[int]int{32: 4, 128: 6}[s.field.ipBits], *e.Cidr)
+		default:
+			m.prefixes = append(m.prefixes, p)
+		}
+	}
+	if len(m.prefixes) == 0 {
+		return nil
+	}
+	return m
+}
+
+// parseCIDR reads a prefix or a single address, masked to its prefix.
+func parseCIDR(v string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(v); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(v)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("not a CIDR block: %q", v)
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// compileBools builds a BooleanFilter field's matcher: the finding matches
+// when its value equals one of the filters' values.
+func compileBools(s *fieldSpec, errs *errorList) matcher {
+	m := &boolMatcher{get: s.field.boolean}
+	for i, e := range s.bools {
+		if s.malformed[i] {
+			continue
+		}
+		if e.Value == nil {
+			if s.missing(i, "Value") {
+				errs.add(s.entryPath(i, "Value"), s.lineOf(i, "Value"), "required (true or false)")
+			}
+			continue
+		}
+		m.accept[boolIndex(*e.Value)] = true
+	}
+	if !m.accept[0] && !m.accept[1] {
+		return nil
+	}
+	return m
+}
+
+// compileKeywords builds the Keyword field's matcher. AWS deprecated
+// Keyword without saying what it matched; hubtriage gives it the meaning
+// of a keyword search: the finding matches when one of the values occurs
+// as a whole word (as CONTAINS_WORD) in any string value of its JSON.
+func compileKeywords(s *fieldSpec, errs *errorList) matcher {
+	m := &keywordMatcher{}
+	for i, e := range s.keywords {
+		if s.malformed[i] || !requireString(s, errs, i, "Value", e.Value) {
+			continue
+		}
+		m.words = append(m.words, *e.Value)
+	}
+	if len(m.words) == 0 {
 		return nil
 	}
 	return m

@@ -12,8 +12,6 @@ import (
 var (
 	// ErrUnknownField means a filter names a field that AwsSecurityFindingFilters does not have.
 	ErrUnknownField = errors.New("unknown filter field")
-	// ErrUnsupportedField means a real AwsSecurityFindingFilters field that hubtriage cannot evaluate locally.
-	ErrUnsupportedField = errors.New("not supported by hubtriage")
 )
 
 // FieldError is one problem found while parsing a filter. Path is relative to
@@ -29,11 +27,6 @@ type errorList []error
 // add records a problem at path and line.
 func (l *errorList) add(path string, line int, format string, args ...any) {
 	*l = append(*l, &FieldError{Path: path, Line: line, Msg: fmt.Sprintf(format, args...)})
-}
-
-// addErr records a problem wrapping a sentinel error.
-func (l *errorList) addErr(path string, line int, sentinel error, format string, args ...any) {
-	*l = append(*l, &FieldError{Path: path, Line: line, Msg: fmt.Sprintf(format, args...), Err: sentinel})
 }
 
 // oneOfMsg describes a value outside an allowed set, suggesting the allowed

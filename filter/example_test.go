@@ -4,19 +4,27 @@ import (
 	"fmt"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"hubtriage/asff"
 	"hubtriage/filter"
 )
 
-// A filter copied from `aws securityhub get-findings --filters` works as is.
-func ExampleFromJSON() {
-	f, err := filter.FromJSON([]byte(`{
+// A filter copied from `aws securityhub get-findings --filters` works as is
+// (JSON is YAML); in a config it is a rule's `filter:`.
+func ExampleFromYAML() {
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(`{
 		"SeverityLabel": [{"Value": "CRITICAL", "Comparison": "EQUALS"}, {"Value": "HIGH", "Comparison": "EQUALS"}],
 		"ResourceType": [{"Value": "AwsIam", "Comparison": "PREFIX"}, {"Value": "AwsIamPolicy", "Comparison": "NOT_EQUALS"}],
 		"UpdatedAt": [{"DateRange": {"Value": 7, "Unit": "DAYS"}}]
-	}`))
-	if err != nil {
+	}`), &doc); err != nil {
 		fmt.Println(err)
+		return
+	}
+	f, errs := filter.FromYAML(&doc)
+	if len(errs) > 0 {
+		fmt.Println(errs)
 		return
 	}
 	now := time.Date(2024, 6, 15, 0, 0, 0, 0, time.UTC)
@@ -33,10 +41,14 @@ func ExampleFromJSON() {
 	fmt.Println(f.Fields())
 	fmt.Println(f.Match(role, now), f.Match(policy, now))
 
-	_, err = filter.FromJSON([]byte(`{"SeverityLabel": [{"Value": "HIGH", "Comparison": "EQUAL"}]}`))
-	fmt.Println(err)
+	if err := yaml.Unmarshal([]byte(`{"SeverityLabel": [{"Value": "HIGH", "Comparison": "EQUAL"}]}`), &doc); err != nil {
+		fmt.Println(err)
+		return
+	}
+	_, errs = filter.FromYAML(&doc)
+	fmt.Println(errs)
 	// Output:
 	// [SeverityLabel ResourceType UpdatedAt]
 	// true false
-	// SeverityLabel[0].Comparison: must be one of EQUALS, PREFIX, NOT_EQUALS, PREFIX_NOT_EQUALS, CONTAINS, NOT_CONTAINS (got "EQUAL") (line 1)
+	// [SeverityLabel[0].Comparison: must be one of EQUALS, PREFIX, NOT_EQUALS, PREFIX_NOT_EQUALS, CONTAINS, NOT_CONTAINS, CONTAINS_WORD (got "EQUAL") (line 1)]
 }

@@ -3,22 +3,35 @@
 //
 // A filter is written exactly as the Security Hub API takes it: a mapping
 // from field names (SeverityLabel, ResourceTags, UpdatedAt, ...) to lists of
-// StringFilter, NumberFilter, DateFilter or MapFilter objects, so the value
-// of `aws securityhub get-findings --filters '{...}'` works unchanged in JSON
-// or YAML. SupportedFields lists the fields hubtriage evaluates.
+// StringFilter, NumberFilter, DateFilter, MapFilter, IpFilter, BooleanFilter
+// or KeywordFilter objects, so the value of `aws securityhub get-findings
+// --filters '{...}'` works unchanged in JSON or YAML. Every field of the
+// SDK's types.AwsSecurityFindingFilters is supported (a test walks the
+// struct), each reading the ASFF attribute the API reference names.
 //
 // Semantics follow the AWS API reference. Fields are AND-ed. Within a string
-// field, EQUALS, PREFIX and CONTAINS are OR-ed, NOT_EQUALS,
+// field, EQUALS, PREFIX, CONTAINS and CONTAINS_WORD are OR-ed, NOT_EQUALS,
 // PREFIX_NOT_EQUALS and NOT_CONTAINS are AND-ed, and both together mean
 // (any positive) AND (all negatives); the combinations AWS rejects
 // (CONTAINS with NOT_CONTAINS, EQUALS with NOT_EQUALS or PREFIX_NOT_EQUALS)
-// are parse errors. Comparisons are case-sensitive. A field with several
-// values (Type, and ResourceType/ResourceId/... over all resources) matches a
-// positive comparison if any value does and a negative one if none is
-// excluded; an absent value satisfies only negative comparisons. Several
-// NumberFilters or DateFilters on one field are alternatives. MapFilters are
+// are parse errors. CONTAINS_WORD (which AWS evaluates only in the
+// GetFindingsV2 APIs) matches the value as a whole word: not preceded or
+// followed by a letter, digit or underscore. Comparisons are
+// case-sensitive. A field with several values (Type, ResourceType and the
+// other Resource* fields over all resources, Malware*, ThreatIntelIndicator*,
+// Vulnerabilities*, ...) matches a positive comparison if any value does
+// and a negative one if none is excluded; an absent value satisfies only
+// negative comparisons. Several NumberFilters, DateFilters, IpFilters or
+// BooleanFilters on one field are alternatives, and a finding without the
+// value matches none of them. An IpFilter's Cidr is a CIDR block or a
+// single address of the field's family (IPv4 or IPv6). MapFilters are
 // grouped by Key: OR/AND as for strings within a key, AND across keys.
-// ResourceTags looks at the tags of every resource.
+// ResourceTags and ResourceDetailsOther look at every resource.
+//
+// Keyword is deprecated by AWS, which documents no meaning for it; here it
+// is a keyword search: a KeywordFilter matches a finding when its value
+// occurs as a whole word (as CONTAINS_WORD) in any string value, not key,
+// of the finding's JSON.
 //
 // Parsing compiles the filter once so Match is cheap and does not allocate.
 package filter
@@ -93,9 +106,10 @@ func (f *Filters) Empty() bool {
 // SDK converts the filter to the Security Hub SDK type, e.g. to push it down
 // to GetFindings. The result is a fresh copy. Security Hub may reject some
 // filters hubtriage evaluates locally (MapFilter CONTAINS/NOT_CONTAINS work
-// only in automation rules; it limits filters to 10 fields of 20 values), and
-// its evaluation of multi-key MapFilters may differ, so treat a push-down as
-// a pre-selection and still Match the findings it returns.
+// only in automation rules, CONTAINS_WORD only in GetFindingsV2; it limits
+// filters to 10 fields of 20 values), and its evaluation of multi-key
+// MapFilters and of the deprecated Keyword may differ, so treat a push-down
+// as a pre-selection and still Match the findings it returns.
 func (f *Filters) SDK() *types.AwsSecurityFindingFilters {
 	out := &types.AwsSecurityFindingFilters{}
 	if f == nil {
@@ -113,6 +127,12 @@ func (f *Filters) SDK() *types.AwsSecurityFindingFilters {
 			dst.Set(reflect.ValueOf(mapSlice(s.dates, copyDate)))
 		case kindMap:
 			dst.Set(reflect.ValueOf(mapSlice(s.maps, copyMap)))
+		case kindIP:
+			dst.Set(reflect.ValueOf(mapSlice(s.ips, copyIP)))
+		case kindBool:
+			dst.Set(reflect.ValueOf(mapSlice(s.bools, copyBool)))
+		case kindKeyword:
+			dst.Set(reflect.ValueOf(mapSlice(s.keywords, copyKeyword)))
 		}
 	}
 	return out
@@ -161,6 +181,12 @@ func sdkFieldSpec(name string, entries any, errs *errorList) *fieldSpec {
 		s.dates = mapSlice(e, copyDate)
 	case []types.MapFilter:
 		s.maps = mapSlice(e, copyMap)
+	case []types.IpFilter:
+		s.ips = mapSlice(e, copyIP)
+	case []types.BooleanFilter:
+		s.bools = mapSlice(e, copyBool)
+	case []types.KeywordFilter:
+		s.keywords = mapSlice(e, copyKeyword)
 	}
 	return s
 }
@@ -201,4 +227,14 @@ func copyDate(x types.DateFilter) types.DateFilter {
 
 func copyMap(x types.MapFilter) types.MapFilter {
 	return types.MapFilter{Comparison: x.Comparison, Key: clone(x.Key), Value: clone(x.Value)}
+}
+
+func copyIP(x types.IpFilter) types.IpFilter { return types.IpFilter{Cidr: clone(x.Cidr)} }
+
+func copyBool(x types.BooleanFilter) types.BooleanFilter {
+	return types.BooleanFilter{Value: clone(x.Value)}
+}
+
+func copyKeyword(x types.KeywordFilter) types.KeywordFilter {
+	return types.KeywordFilter{Value: clone(x.Value)}
 }

@@ -12,9 +12,9 @@ import (
 // mustJSON compiles a JSON filter or fails the test.
 func mustJSON(t testing.TB, s string) *Filters {
 	t.Helper()
-	f, err := FromJSON([]byte(s))
+	f, err := fromJSON([]byte(s))
 	if err != nil {
-		t.Fatalf("FromJSON(%s): %v", s, err)
+		t.Fatalf("fromJSON(%s): %v", s, err)
 	}
 	return f
 }

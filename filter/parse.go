@@ -1,7 +1,6 @@
 package filter
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -14,13 +13,16 @@ import (
 // fieldSpec is one filter field as written: the AWS-typed entries (exactly
 // one slice set, per the field's kind) and where each part came from.
 type fieldSpec struct {
-	name  string
-	line  int
-	field field
-	strs  []types.StringFilter
-	nums  []types.NumberFilter
-	dates []types.DateFilter
-	maps  []types.MapFilter
+	name     string
+	line     int
+	field    field
+	strs     []types.StringFilter
+	nums     []types.NumberFilter
+	dates    []types.DateFilter
+	maps     []types.MapFilter
+	ips      []types.IpFilter
+	bools    []types.BooleanFilter
+	keywords []types.KeywordFilter
 	// lines maps an entry-relative key path ("", "Value", "DateRange.Unit")
 	// to its input line, one map per entry; nil when the input had no lines.
 	lines []map[string]int
@@ -66,21 +68,6 @@ func FromYAML(n *yaml.Node) (*Filters, []error) {
 	if len(errs) > 0 {
 		sort.SliceStable(errs, func(i, j int) bool { return errs[i].(*FieldError).Line < errs[j].(*FieldError).Line })
 		return nil, errs
-	}
-	return f, nil
-}
-
-// FromJSON parses an AwsSecurityFindingFilters JSON object, such as the value
-// given to `aws securityhub get-findings --filters`. The returned error joins
-// every *FieldError found (use errors.As to inspect them).
-func FromJSON(b []byte) (*Filters, error) {
-	n, err := jsonToNode(b)
-	if err != nil {
-		return nil, fmt.Errorf("parse filter json: %w", err)
-	}
-	f, errs := FromYAML(n)
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
 	}
 	return f, nil
 }
@@ -148,6 +135,12 @@ func parseField(name string, line int, f field, v *yaml.Node, errs *errorList) *
 			s.dates = append(s.dates, p.dateFilter(e))
 		case kindMap:
 			s.maps = append(s.maps, p.mapFilter(e))
+		case kindIP:
+			s.ips = append(s.ips, p.ipFilter(e))
+		case kindBool:
+			s.bools = append(s.bools, p.boolFilter(e))
+		case kindKeyword:
+			s.keywords = append(s.keywords, p.keywordFilter(e))
 		}
 	}
 	return s
@@ -301,6 +294,34 @@ func (p entryParser) mapFilter(n *yaml.Node) types.MapFilter {
 			out.Comparison = types.MapFilterComparison(*s)
 		}
 	})
+	return out
+}
+
+// ipFilter reads {Cidr}.
+func (p entryParser) ipFilter(n *yaml.Node) types.IpFilter {
+	var out types.IpFilter
+	p.object(n, []string{"Cidr"}, func(k string, v *yaml.Node) { out.Cidr = p.str(k, v) })
+	return out
+}
+
+// boolFilter reads {Value} (true or false).
+func (p entryParser) boolFilter(n *yaml.Node) types.BooleanFilter {
+	var out types.BooleanFilter
+	p.object(n, []string{"Value"}, func(k string, v *yaml.Node) {
+		if v.Kind == yaml.ScalarNode && v.Tag == "!!bool" {
+			b := v.Value == "true"
+			out.Value = &b
+			return
+		}
+		p.errs.add(p.path+"."+k, v.Line, "must be true or false (got %s)", describe(v))
+	})
+	return out
+}
+
+// keywordFilter reads {Value}.
+func (p entryParser) keywordFilter(n *yaml.Node) types.KeywordFilter {
+	var out types.KeywordFilter
+	p.object(n, []string{"Value"}, func(k string, v *yaml.Node) { out.Value = p.str(k, v) })
 	return out
 }
 

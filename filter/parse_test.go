@@ -13,6 +13,20 @@ import (
 )
 
 // fromYAMLString parses src and runs FromYAML on its document.
+// fromJSON parses a filter as `aws securityhub get-findings --filters`
+// takes it, through FromYAML like a rule's filter in the config.
+func fromJSON(b []byte) (*Filters, error) {
+	var n yaml.Node
+	if err := yaml.Unmarshal(b, &n); err != nil {
+		return nil, err
+	}
+	f, errs := FromYAML(&n)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return f, nil
+}
+
 func fromYAMLString(t *testing.T, src string) (*Filters, []error) {
 	t.Helper()
 	var n yaml.Node
@@ -69,9 +83,9 @@ WorkflowStatus:
   - Comparison: NOT_EQUALS
   - Value: NEW
     Comparison: EQUALS
-Region:
-  - Value: us-east-1
-    Comparison: CONTAINS_WORD
+NetworkSourceIpV4:
+  - Cidr: 10.0.0.0/33
+  - Cidr: 10.0.0.0/8
 CreatedAt:
   - Start: 2024-02-01T00:00:00Z
     End: 2024-01-01T00:00:00Z
@@ -80,7 +94,7 @@ Title:
     Comparison: EQUALS
 `
 	want := []string{
-		`SeverityLabel[1].Comparison: must be one of EQUALS, PREFIX, NOT_EQUALS, PREFIX_NOT_EQUALS, CONTAINS, NOT_CONTAINS (got "EQUAL") (line 5)`,
+		`SeverityLabel[1].Comparison: must be one of EQUALS, PREFIX, NOT_EQUALS, PREFIX_NOT_EQUALS, CONTAINS, NOT_CONTAINS, CONTAINS_WORD (got "EQUAL") (line 5)`,
 		`Title[1].Comparison: NOT_CONTAINS cannot be combined with CONTAINS (Title[0]) on the same field: Security Hub rejects it (line 10)`,
 		`SeverityNormalized[0].Gte: must be a number (got "70") (line 12)`,
 		`SeverityNormalized[1]: needs at least one of Eq, Gt, Gte, Lt, Lte (line 13)`,
@@ -98,7 +112,7 @@ Title:
 		`WorkflowStatus[0].Value: must not be empty (line 33)`,
 		`WorkflowStatus[1].Value: required (line 35)`,
 		`WorkflowStatus[2].Comparison: EQUALS cannot be combined with NOT_EQUALS (WorkflowStatus[0]) on the same field: Security Hub rejects it (line 37)`,
-		`Region[0].Comparison: must be one of EQUALS, PREFIX, NOT_EQUALS, PREFIX_NOT_EQUALS, CONTAINS, NOT_CONTAINS (got "CONTAINS_WORD"); CONTAINS_WORD only works with the GetFindingsV2 APIs (line 40)`,
+		`NetworkSourceIpV4[0].Cidr: must be a CIDR block like 10.0.0.0/8 or an address (got "10.0.0.0/33") (line 39)`,
 		`CreatedAt[0].End: is before Start, so nothing can match (line 43)`,
 		`Title: field given twice; put all its filters in one list (line 44)`,
 	}
@@ -117,56 +131,37 @@ Title:
 	}
 }
 
-func TestUnknownAndUnsupportedFields(t *testing.T) {
-	cases := []struct {
-		name string
-		want error
-	}{
-		{"Sample", ErrUnsupportedField},            // BooleanFilter; the model has no Sample
-		{"Keyword", ErrUnsupportedField},           // KeywordFilter
-		{"NetworkSourceIpV4", ErrUnsupportedField}, // IpFilter
-		{"AwsAccountName", ErrUnsupportedField},
-		{"VulnerabilitiesId", ErrUnknownField}, // not an AWS field
-		{"Filters", ErrUnknownField},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := FromJSON([]byte(`{"` + c.name + `": [{"Value": "x", "Comparison": "EQUALS"}]}`))
-			if !errors.Is(err, c.want) {
-				t.Fatalf("error %v, want %v", err, c.want)
+func TestUnknownFields(t *testing.T) {
+	for _, name := range []string{"VulnerabilitiesId", "Severity", "Filters"} {
+		t.Run(name, func(t *testing.T) {
+			_, err := fromJSON([]byte(`{"` + name + `": [{"Value": "x", "Comparison": "EQUALS"}]}`))
+			if !errors.Is(err, ErrUnknownField) {
+				t.Fatalf("error %v, want ErrUnknownField", err)
 			}
 			var fe *FieldError
-			if !errors.As(err, &fe) || fe.Path != c.name || fe.Line != 1 {
-				t.Errorf("error %#v does not name field %s at line 1", fe, c.name)
+			if !errors.As(err, &fe) || fe.Path != name || fe.Line != 1 {
+				t.Errorf("error %#v does not name field %s at line 1", fe, name)
 			}
 		})
 	}
-	_, err := FromJSON([]byte(`{"Filters": {"Id": []}}`))
+	_, err := fromJSON([]byte(`{"Filters": {"Id": []}}`))
 	if err == nil || !strings.Contains(err.Error(), "give the value of --filters, not the whole request") {
 		t.Errorf("pasting a whole request gave %v", err)
+	}
+	if _, err := fromJSON([]byte(`{"severityLabel": []}`)); err == nil || !strings.Contains(err.Error(), `did you mean "SeverityLabel"?`) {
+		t.Errorf("a field in the wrong case gave %v", err)
 	}
 }
 
 func TestJSONErrorsHaveLines(t *testing.T) {
 	src := "{\n  \"SeverityLabel\": [\n    {\"Value\": \"HIGH\",\n     \"Comparison\": \"EQAULS\"}\n  ],\n  \"UpdatedAt\": [{\"DateRange\": {\"Value\": 7}}]\n}"
-	_, err := FromJSON([]byte(src))
+	_, err := fromJSON([]byte(src))
 	want := []string{
-		`SeverityLabel[0].Comparison: must be one of EQUALS, PREFIX, NOT_EQUALS, PREFIX_NOT_EQUALS, CONTAINS, NOT_CONTAINS (got "EQAULS") (line 4)`,
+		`SeverityLabel[0].Comparison: must be one of EQUALS, PREFIX, NOT_EQUALS, PREFIX_NOT_EQUALS, CONTAINS, NOT_CONTAINS, CONTAINS_WORD (got "EQAULS") (line 4)`,
 		`UpdatedAt[0].DateRange.Unit: required; must be DAYS (line 6)`,
 	}
 	if err == nil || err.Error() != strings.Join(want, "\n") {
 		t.Errorf("error:\n%v\nwant:\n%s", err, strings.Join(want, "\n"))
-	}
-
-	for _, c := range []struct{ in, want string }{
-		{"{\n\"Id\": [\n{\"Value\" \"x\"}]}", "line 3"},
-		{`{"Id": []} {}`, "unexpected data after the filter object"},
-		{`{"Id": [`, "unexpected end of input"},
-	} {
-		_, err := FromJSON([]byte(c.in))
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("FromJSON(%q) = %v, want an error mentioning %q", c.in, err, c.want)
-		}
 	}
 }
 
@@ -181,33 +176,15 @@ const cliFilter = `{
     "ResourceTags": [{"Key": "ManagedBy", "Value": "Terraform", "Comparison": "NOT_EQUALS"}]
 }`
 
-func TestCLIJSONWorksWithBothParsers(t *testing.T) {
-	fromJSON := mustJSON(t, cliFilter)
-	fromYAML, errs := fromYAMLString(t, cliFilter)
-	if len(errs) > 0 {
-		t.Fatalf("FromYAML on CLI JSON: %v", errs)
-	}
-	if !reflect.DeepEqual(fromJSON.SDK(), fromYAML.SDK()) {
-		t.Error("the two parsers built different filters from the same JSON")
-	}
+func TestCLIJSON(t *testing.T) {
+	f := mustJSON(t, cliFilter)
 	mixed := asfftest.Array(t, "arrays/findingsmanager-19-mixed.json")
 	// S3.8 and S3.9 on the CFN and Pulumi buckets, SSM.1 on three instances. Out: the Terraform-managed
 	// bucket (tag), LOW controls (Normalized 1), Inspector (ARCHIVED), Health (product), the GuardDuty
 	// detector, Macie.1 and EC2.172 (resource types) — independently checked with a Python one-off.
 	want := []int{0, 1, 3, 4, 16, 17, 18}
-	if got := matching(fromJSON, mixed, now); !equalInts(got, want) {
-		t.Errorf("FromJSON filter matched %v, want %v", got, want)
-	}
-	if got := matching(fromYAML, mixed, now); !equalInts(got, want) {
-		t.Errorf("FromYAML filter matched %v, want %v", got, want)
-	}
-}
-
-func TestJSONOnlyEscapes(t *testing.T) {
-	// `\/` is valid JSON but not valid YAML; FromJSON must still take it.
-	f := mustJSON(t, `{"ProductArn": [{"Value": "arn:aws:securityhub:us-west-2::product\/aws\/guardduty", "Comparison": "EQUALS"}]}`)
-	if !f.Match(sshFinding(), now) {
-		t.Error(`a ProductArn written with \/ escapes did not match`)
+	if got := matching(f, mixed, now); !equalInts(got, want) {
+		t.Errorf("filter matched %v, want %v", got, want)
 	}
 }
 
@@ -245,7 +222,7 @@ func TestYAMLEmbeddedInConfig(t *testing.T) {
 	if len(errs) != 1 || !errors.As(errs[0], &fe) {
 		t.Fatalf("rules[1]: got %v, want one *FieldError", errs)
 	}
-	want := `rules[1].filter.Title[0].Comparison: must be one of EQUALS, PREFIX, NOT_EQUALS, PREFIX_NOT_EQUALS, CONTAINS, NOT_CONTAINS (got "LIKE") (line 11)`
+	want := `rules[1].filter.Title[0].Comparison: must be one of EQUALS, PREFIX, NOT_EQUALS, PREFIX_NOT_EQUALS, CONTAINS, NOT_CONTAINS, CONTAINS_WORD (got "LIKE") (line 11)`
 	if got := fe.Prefixed("rules[1].filter").Error(); got != want {
 		t.Errorf("prefixed error\n%s\nwant\n%s", got, want)
 	}
@@ -262,7 +239,7 @@ func TestYAMLNullAndAliases(t *testing.T) {
 	if len(errs) > 0 || !f.Empty() || !f.Match(sshFinding(), now) {
 		t.Errorf("a null filter must be empty and match everything (errors %v)", errs)
 	}
-	f, errs = fromYAMLString(t, `
+	_, errs = fromYAMLString(t, `
 high: &high {Value: HIGH, Comparison: EQUALS}
 `)
 	if len(errs) != 1 {
@@ -311,9 +288,9 @@ func TestMalformedShapesGiveOneErrorEach(t *testing.T) {
 		{`{"CreatedAt":[{}]}`, `CreatedAt[0]: needs Start and/or End, or DateRange (line 1)`},
 	}
 	for _, c := range cases {
-		_, err := FromJSON([]byte(c.in))
+		_, err := fromJSON([]byte(c.in))
 		if err == nil || err.Error() != c.want {
-			t.Errorf("FromJSON(%s):\n got %v\nwant %s", c.in, err, c.want)
+			t.Errorf("fromJSON(%s):\n got %v\nwant %s", c.in, err, c.want)
 		}
 	}
 }

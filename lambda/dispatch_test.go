@@ -3,12 +3,13 @@ package lambda
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"hubtriage/internal/notifytest"
 	"hubtriage/notify"
-	"hubtriage/notify/notifytest"
 	"hubtriage/pipeline"
 	"hubtriage/store/memstore"
 )
@@ -35,13 +36,21 @@ func TestInvocationKinds(t *testing.T) {
 		payload  string
 		kind     string
 		notified int64
+		skipped  int64
 		wantErr  error
 		errText  string
 	}{
 		{name: "bare finding (manual invoke)", payload: finding, kind: KindFindings, notified: 1},
 		{name: "array of findings", payload: "[" + finding + "]", kind: KindFindings, notified: 1},
-		{name: "insight results", payload: `{"id":"1","detail-type":"Security Hub Insight Results","source":"aws.securityhub","detail":{}}`,
-			kind: KindFindings, wantErr: ErrUnsupportedEvent, errText: `"Security Hub Insight Results"`},
+		{name: "GuardDuty Finding event", payload: string(readTestdata(t, "../correlate/testdata/findings/guardduty-event-ssh-bruteforce-target.json")),
+			kind: KindFindings, notified: 1},
+		// Security Hub events without findings are skipped, not failed
+		// (no retries into the dead-letter queue); the documented sample.
+		{name: "insight results", payload: string(readTestdata(t, "../asff/testdata/events/insight-results.json")),
+			kind: KindFindings, skipped: 1},
+		{name: "Findings Imported V2 (OCSF)", kind: KindFindings, notified: 1, payload: `{"version":"0","id":"e51603d1",` +
+			`"detail-type":"Findings Imported V2","source":"aws.securityhub","account":"111122223333","region":"us-east-1",` +
+			`"resources":["c0ffee"],"detail":{"findings":[` + string(readTestdata(t, "../asff/testdata/ocsf/guardduty-backdoor-ec2.ocsf.json")) + `]}}`},
 		{name: "other service", payload: `{"id":"1","detail-type":"EC2 Instance State-change Notification","source":"aws.ec2","detail":{}}`,
 			kind: KindFindings, wantErr: ErrUnsupportedEvent, errText: `"aws.ec2"`},
 		{name: "imported without findings", payload: `{"id":"1","detail-type":"Security Hub Findings - Imported","source":"aws.securityhub","detail":{}}`,
@@ -63,11 +72,20 @@ func TestInvocationKinds(t *testing.T) {
 			if !errors.Is(err, tt.wantErr) || (err != nil && !strings.Contains(err.Error(), tt.errText)) {
 				t.Fatalf("err = %v, want %v mentioning %q", err, tt.wantErr, tt.errText)
 			}
-			if resp.Kind != tt.kind || resp.Notified != tt.notified || ch.Sent() != tt.notified {
+			if resp.Kind != tt.kind || resp.Notified != tt.notified || ch.Sent() != tt.notified || resp.Skipped != tt.skipped {
 				t.Errorf("response %+v, %d sent; want kind %s and %d notified", resp, ch.Sent(), tt.kind, tt.notified)
 			}
 		})
 	}
+}
+
+func readTestdata(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func TestScheduleRunsReconcile(t *testing.T) {

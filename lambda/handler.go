@@ -2,10 +2,15 @@
 // events into runs of the same pipeline `hubtriage replay` drives, and has
 // no triage logic of its own:
 //
-//   - "Security Hub Findings - Imported" and "Security Hub Findings - Custom
-//     Action" events (and, for manual invocations, any payload asff.Stream
-//     reads: a finding, an array, a GetFindings response) run the pipeline
-//     over the findings they carry;
+//   - "Security Hub Findings - Imported", "Security Hub Findings - Custom
+//     Action" and "Findings Imported V2" (OCSF) events, GuardDuty's own
+//     "GuardDuty Finding" events (which name an instance's security groups,
+//     see asff) and, for manual invocations, any payload asff.Stream reads
+//     (a finding, an array, a GetFindings response) run the pipeline over
+//     the findings they carry;
+//   - other Security Hub events ("Security Hub Insight Results") carry no
+//     findings: they are a "skipped" decision, not an error, so they are
+//     not retried into the dead-letter queue;
 //   - "Scheduled Event" events (an EventBridge schedule) retry the deliveries
 //     earlier runs parked and then run reconcile.
 //
@@ -40,7 +45,10 @@ import (
 const (
 	DetailImported     = "Security Hub Findings - Imported"
 	DetailCustomAction = "Security Hub Findings - Custom Action"
+	DetailImportedV2   = "Findings Imported V2"
 	DetailScheduled    = "Scheduled Event"
+	// SourceSecurityHub is the source of every Security Hub event.
+	SourceSecurityHub = "aws.securityhub"
 )
 
 // Kinds of invocation, as reported in Response.Kind.
@@ -58,9 +66,9 @@ const (
 
 // Errors an invocation returns; each wraps the details.
 var (
-	// ErrUnsupportedEvent is returned for an EventBridge event of a detail
-	// type the handler does not process (e.g. "Security Hub Insight
-	// Results"): the rule routing it here is misconfigured.
+	// ErrUnsupportedEvent is returned for an EventBridge event from another
+	// service than Security Hub (e.g. "EC2 Instance State-change
+	// Notification"): the rule routing it here is misconfigured.
 	ErrUnsupportedEvent = errors.New("unsupported event")
 	// ErrMalformedEvent is returned when the payload is not JSON or its
 	// findings do not decode.
@@ -119,6 +127,7 @@ type Response struct {
 	Resolved   int64  `json:"resolved"`
 	Filtered   int64  `json:"filtered"`
 	Errors     int64  `json:"errors"`
+	Skipped    int64  `json:"skipped"`
 	// Failed counts the error decisions the invocation is responsible for
 	// (and so returned an error for).
 	Failed int `json:"failed"`
@@ -139,11 +148,19 @@ type header struct {
 }
 
 // Invoke handles one event. Its signature is the one lambda.Start takes.
+// A returned error is one of the types in errors.go (*UnsupportedEvent,
+// *MalformedEvent, *FindingsFailed, *PendingFailed, *InvocationFailed),
+// whose names Lambda reports as the errorType.
 //
 // A Lambda on-failure destination record, the body of a message in the
 // dead-letter queue, is unwrapped and its original event handled, so
 // redriving the queue is invoking the function with each message body.
 func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (Response, error) {
+	resp, err := h.invoke(ctx, payload)
+	return resp, typed(err)
+}
+
+func (h *Handler) invoke(ctx context.Context, payload json.RawMessage) (Response, error) {
 	hd, err := readHeader(payload)
 	if err == nil && len(hd.RequestContext) > 0 && len(hd.RequestPayload) > 0 {
 		payload = hd.RequestPayload
@@ -161,11 +178,14 @@ func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (Response
 	switch hd.DetailType {
 	case DetailScheduled:
 		return h.schedule(ctx, log, hd)
-	case DetailImported, DetailCustomAction, "":
+	case DetailImported, DetailCustomAction, DetailImportedV2, asff.DetailTypeGuardDuty, "":
 		return h.findings(ctx, log, hd, payload)
 	}
-	err = fmt.Errorf("%w: detail-type %q from %q (want %q, %q or %q)",
-		ErrUnsupportedEvent, hd.DetailType, hd.Source, DetailImported, DetailCustomAction, DetailScheduled)
+	if hd.Source == SourceSecurityHub {
+		return h.findings(ctx, log, hd, payload) // decided "skipped": it carries no findings
+	}
+	err = fmt.Errorf("%w: detail-type %q from %q (want a Security Hub event, %q or %q)",
+		ErrUnsupportedEvent, hd.DetailType, hd.Source, asff.DetailTypeGuardDuty, DetailScheduled)
 	log.Error("reject event", "err", err)
 	return Response{Kind: KindFindings, EventID: hd.ID, DetailType: hd.DetailType}, err
 }
@@ -294,6 +314,7 @@ func describe(d pipeline.Decision) string {
 func (r *Response) fill(s pipeline.Summary, failed int) {
 	r.Read, r.Matched, r.Notified, r.Duplicates = s.Read, s.Matched, s.Notified, s.Duplicates
 	r.Resolved, r.Filtered, r.Errors, r.Failed = s.Resolved, s.Filtered, s.Errors, failed
+	r.Skipped = s.Skipped
 }
 
 func summaryAttrs(r Response) []slog.Attr {
@@ -301,7 +322,8 @@ func summaryAttrs(r Response) []slog.Attr {
 		slog.String("kind", r.Kind),
 		slog.Int64("read", r.Read), slog.Int64("matched", r.Matched), slog.Int64("notified", r.Notified),
 		slog.Int64("duplicates", r.Duplicates), slog.Int64("resolved", r.Resolved),
-		slog.Int64("filtered", r.Filtered), slog.Int64("errors", r.Errors), slog.Int("failed", r.Failed),
+		slog.Int64("filtered", r.Filtered), slog.Int64("skipped", r.Skipped), slog.Int64("errors", r.Errors),
+		slog.Int("failed", r.Failed),
 	}
 }
 

@@ -24,20 +24,22 @@ var _ SecretsAPI = (*secretsmanager.Client)(nil)
 var ErrSecret = errors.New("resolve secret")
 
 // ResolveSecrets fetches the Secrets Manager secrets named by environment
-// variables and hands their values to the config the way every other
-// secret reaches it: through an environment variable.
+// variables and returns their values by the name the config knows them
+// under, for config.Options.LookupEnv: they reach the channels without
+// ever being put into the process environment (where any child process,
+// crash dump or debugging endpoint would see them).
 //
 // For each variable HUBTRIAGE_SECRET_<NAME>=<ref> in environ, ref is a
 // secret ARN or name, optionally followed by #<key> to pick one string field
 // of a JSON secret (ARNs and names cannot contain '#'). The secret's current
-// value is passed to setenv(<NAME>, value), so a config saying
+// value is returned as secrets[<NAME>], so a config saying
 // `password_env: SMTP_PASSWORD` is served by
 // HUBTRIAGE_SECRET_SMTP_PASSWORD=arn:aws:secretsmanager:...:secret:smtp#password.
 //
 // It fails, naming the variable but never the value, when <NAME> is
 // already set (two sources for one secret), when a secret cannot be read,
 // is binary, or lacks the key. Variables are processed in name order.
-func ResolveSecrets(ctx context.Context, api SecretsAPI, environ []string, setenv func(key, value string) error) error {
+func ResolveSecrets(ctx context.Context, api SecretsAPI, environ []string) (map[string]string, error) {
 	env := map[string]string{}
 	for _, kv := range environ {
 		k, v, _ := strings.Cut(kv, "=")
@@ -50,34 +52,40 @@ func ResolveSecrets(ctx context.Context, api SecretsAPI, environ []string, seten
 		}
 	}
 	sort.Strings(names)
+	secrets := make(map[string]string, len(names))
 	for _, name := range names {
 		target := strings.TrimPrefix(name, EnvSecretPrefix)
-		if err := resolveOne(ctx, api, env, name, target, setenv); err != nil {
-			return fmt.Errorf("%w %s: %w", ErrSecret, name, err)
+		value, err := resolveOne(ctx, api, env, name, target)
+		if err != nil {
+			return nil, fmt.Errorf("%w %s: %w", ErrSecret, name, err)
 		}
+		secrets[target] = value
 	}
-	return nil
+	return secrets, nil
 }
 
-func resolveOne(ctx context.Context, api SecretsAPI, env map[string]string, name, target string, setenv func(string, string) error) error {
+func resolveOne(ctx context.Context, api SecretsAPI, env map[string]string, name, target string) (string, error) {
 	if !validEnvName(target) {
-		return fmt.Errorf("%q is not a valid environment variable name", target)
+		return "", fmt.Errorf("%q is not a valid environment variable name", target)
 	}
 	if env[target] != "" {
-		return fmt.Errorf("%s is already set; set either %s or %s", target, target, name)
+		return "", fmt.Errorf("%s is already set; set either %s or %s", target, target, name)
 	}
 	id, key, _ := strings.Cut(env[name], "#")
 	if id == "" {
-		return errors.New("must name a secret: <arn or name>[#<json key>]")
+		return "", errors.New("must name a secret: <arn or name>[#<json key>]")
 	}
-	value, err := fetch(ctx, api, id, key)
-	if err != nil {
-		return err
+	return fetch(ctx, api, id, key)
+}
+
+// secretsFirst looks a name up in secrets, then with lookup.
+func secretsFirst(secrets map[string]string, lookup func(string) (string, bool)) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		if v, ok := secrets[name]; ok {
+			return v, true
+		}
+		return lookup(name)
 	}
-	if err := setenv(target, value); err != nil {
-		return fmt.Errorf("set %s: %w", target, err)
-	}
-	return nil
 }
 
 // fetch reads the secret's current string value, or one field of it.

@@ -26,8 +26,8 @@ const (
 	EnvConfigSSM = "HUBTRIAGE_CONFIG_SSM"
 	// EnvSecretPrefix starts the variables that name Secrets Manager
 	// secrets: HUBTRIAGE_SECRET_<NAME>=<secret ARN or name>[#<json key>]
-	// sets <NAME> to the secret's value before the config is read (see
-	// ResolveSecrets).
+	// serves the secret's value to the config's *_env keys naming <NAME>,
+	// without putting it into the environment (see ResolveSecrets).
 	EnvSecretPrefix = "HUBTRIAGE_SECRET_"
 	// EnvTable names the DynamoDB table the deployment template created.
 	// When set, it selects the dynamodb state backend with that table
@@ -54,20 +54,22 @@ type SetupOptions struct {
 	Reconcile Reconciler
 }
 
-// Setup does the cold-start work once per Lambda process: it resolves
-// secrets into the environment, reads the config, opens the store and the
-// channels through app.Open, and returns the Handler. A problem here is a
-// configuration problem; the caller should exit so Lambda reports an init
-// error (the invocation is then retried, and dead-lettered if it persists).
+// Setup does the cold-start work once per Lambda process: it reads the
+// secrets, reads the config (whose *_env keys are served the secrets
+// first), opens the store and the channels through app.Open, and returns
+// the Handler. A problem here is a configuration problem; the caller
+// should exit so Lambda reports an init error (the invocation is then
+// retried, and dead-lettered if it persists).
 func Setup(ctx context.Context, opt SetupOptions) (*Handler, error) {
 	awsCfg, err := awsConfig(ctx, opt.AWS)
 	if err != nil {
 		return nil, err
 	}
-	if err := ResolveSecrets(ctx, secretsmanager.NewFromConfig(awsCfg), os.Environ(), os.Setenv); err != nil {
+	secrets, err := ResolveSecrets(ctx, secretsmanager.NewFromConfig(awsCfg), os.Environ())
+	if err != nil {
 		return nil, err
 	}
-	cfg, err := LoadConfig(ctx, ssm.NewFromConfig(awsCfg), os.LookupEnv)
+	cfg, err := LoadConfig(ctx, ssm.NewFromConfig(awsCfg), os.LookupEnv, config.Options{LookupEnv: secretsFirst(secrets, os.LookupEnv)})
 	if err != nil {
 		return nil, err
 	}
@@ -111,10 +113,10 @@ var ErrConfigSource = errors.New("set either " + EnvConfig + " or " + EnvConfigS
 
 // LoadConfig reads the config from the SSM parameter EnvConfigSSM names
 // (decrypted), or else from the file EnvConfig names (DefaultConfigPath
-// when unset), validates it like `hubtriage check-config`, and applies
-// EnvTable.
-func LoadConfig(ctx context.Context, api SSMAPI, lookup func(string) (string, bool)) (*config.Config, error) {
-	cfg, err := loadConfig(ctx, api, lookup)
+// when unset), validates it like `hubtriage check-config` (with opt), and
+// applies EnvTable. lookup reads the function's environment.
+func LoadConfig(ctx context.Context, api SSMAPI, lookup func(string) (string, bool), opt config.Options) (*config.Config, error) {
+	cfg, err := loadConfig(ctx, api, lookup, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -125,21 +127,21 @@ func LoadConfig(ctx context.Context, api SSMAPI, lookup func(string) (string, bo
 	return cfg, nil
 }
 
-func loadConfig(ctx context.Context, api SSMAPI, lookup func(string) (string, bool)) (*config.Config, error) {
+func loadConfig(ctx context.Context, api SSMAPI, lookup func(string) (string, bool), opt config.Options) (*config.Config, error) {
 	param, fromSSM := lookup(EnvConfigSSM)
 	path, fromFile := lookup(EnvConfig)
 	switch {
 	case fromSSM && param != "" && fromFile && path != "":
 		return nil, ErrConfigSource
 	case fromSSM && param != "":
-		return loadSSM(ctx, api, param)
+		return loadSSM(ctx, api, param, opt)
 	case path == "":
 		path = DefaultConfigPath
 	}
-	return config.Load(path)
+	return config.LoadWith(path, opt)
 }
 
-func loadSSM(ctx context.Context, api SSMAPI, name string) (*config.Config, error) {
+func loadSSM(ctx context.Context, api SSMAPI, name string, opt config.Options) (*config.Config, error) {
 	out, err := api.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)})
 	if err != nil {
 		return nil, fmt.Errorf("read config from SSM parameter %s: %w", name, err)
@@ -147,7 +149,7 @@ func loadSSM(ctx context.Context, api SSMAPI, name string) (*config.Config, erro
 	if out.Parameter == nil || out.Parameter.Value == nil {
 		return nil, fmt.Errorf("read config from SSM parameter %s: no value", name)
 	}
-	cfg, err := config.Parse([]byte(*out.Parameter.Value))
+	cfg, err := config.ParseWith([]byte(*out.Parameter.Value), opt)
 	if err != nil {
 		return nil, fmt.Errorf("config from SSM parameter %s:\n%w", name, err)
 	}

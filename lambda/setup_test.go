@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"hubtriage/config"
 	"hubtriage/internal/motoserver"
 )
 
@@ -84,7 +85,7 @@ func TestLoadConfigSources(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			lookup := func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok }
-			c, err := LoadConfig(context.Background(), ssm.NewFromConfig(cfg), lookup)
+			c, err := LoadConfig(context.Background(), ssm.NewFromConfig(cfg), lookup, config.Options{})
 			if tt.wantErr == "" {
 				wantTable := "t"
 				if tt.env[EnvTable] != "" {
@@ -122,7 +123,7 @@ func TestResolveSecrets(t *testing.T) {
 	tests := []struct {
 		name    string
 		environ []string
-		want    map[string]string // variables set
+		want    map[string]string // secrets returned
 		wantErr string
 	}{
 		{"plain by ARN", []string{"HUBTRIAGE_SECRET_SMTP_PASSWORD=" + plain}, map[string]string{"SMTP_PASSWORD": value}, ""},
@@ -142,8 +143,7 @@ func TestResolveSecrets(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := map[string]string{}
-			err := ResolveSecrets(context.Background(), api, tt.environ, func(k, v string) error { got[k] = v; return nil })
+			got, err := ResolveSecrets(context.Background(), api, tt.environ)
 			if tt.wantErr != "" {
 				if !errors.Is(err, ErrSecret) || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want ErrSecret mentioning %q", err, tt.wantErr)
@@ -170,5 +170,24 @@ func TestSetupFailsWithoutTheSecret(t *testing.T) {
 	_, err := Setup(context.Background(), SetupOptions{AWS: &r.awsCfg})
 	if err == nil || !strings.Contains(err.Error(), "SMTP_PASSWORD") {
 		t.Fatalf("err = %v, want the config's complaint about SMTP_PASSWORD", err)
+	}
+}
+
+// TestSecretReachesTheChannelNotTheEnvironment runs the cold start against
+// moto's Secrets Manager: the SMTP server, which requires the password kept
+// there, accepts the alert, and the process environment holds neither the
+// variable the config names nor the value.
+func TestSecretReachesTheChannelNotTheEnvironment(t *testing.T) {
+	r := newRig(t)
+	r.configFile(t)
+	h := r.setup(t)
+	resp := mustInvoke(t, h, readFixture(t, "events/imported-fsbp-ec2.7.json"))
+	if resp.Notified != 1 || len(r.smtp.Messages()) != 1 {
+		t.Fatalf("response %+v with %d emails; want the alert accepted by the SMTP server that requires the secret", resp, len(r.smtp.Messages()))
+	}
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "SMTP_PASSWORD=") || strings.Contains(kv, smtpPassword) {
+			t.Errorf("the secret is in the process environment: %s=...", strings.SplitN(kv, "=", 2)[0])
+		}
 	}
 }

@@ -1,6 +1,10 @@
 package metrics
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"hubtriage/internal/buildinfo"
+)
 
 // namespace prefixes every metric name.
 const namespace = "hubtriage"
@@ -38,5 +42,18 @@ func build() *Metrics {
 		checkpoint: gauge("poll_checkpoint_timestamp_seconds", "UpdatedAt up to which every finding has been processed."),
 		lastPoll:   gauge("last_successful_poll_timestamp_seconds", "When the last successful poll ended."),
 		reconciled: counterVec("reconcile_findings_total", "Tracked findings checked by reconcile, by outcome.", "outcome"),
+		buildInfo:  buildInfoGauge(buildinfo.Read()),
 	}
+}
+
+// buildInfoGauge is hubtriage_build_info: always 1, its labels say which
+// build is running (join on it to annotate dashboards and alerts).
+func buildInfoGauge(info buildinfo.Info) prometheus.Gauge {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "build_info",
+		Help:        "Always 1; the labels name the running build (module version, VCS revision, Go version).",
+		ConstLabels: prometheus.Labels{"version": info.Version, "revision": info.Revision, "goversion": info.GoVersion},
+	})
+	g.Set(1)
+	return g
 }

@@ -31,6 +31,7 @@ type Metrics struct {
 	checkpoint prometheus.Gauge
 	lastPoll   prometheus.Gauge
 	reconciled *prometheus.CounterVec
+	buildInfo  prometheus.Gauge
 }
 
 var _ pipeline.Observer = (*Metrics)(nil)
@@ -66,7 +67,7 @@ func New(reg prometheus.Registerer, opt Options) (*Metrics, error) {
 
 func (m *Metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.received, m.matched, m.notified, m.duplicates, m.resolved, m.filtered,
-		m.correlated, m.errors, m.delivery, m.polls, m.checkpoint, m.lastPoll, m.reconciled}
+		m.correlated, m.errors, m.delivery, m.polls, m.checkpoint, m.lastPoll, m.reconciled, m.buildInfo}
 }
 
 func (m *Metrics) initLabels(opt Options) {

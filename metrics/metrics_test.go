@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -129,4 +130,32 @@ func TestNilMetricsIsANoOp(t *testing.T) {
 	m.Polled(time.Now(), nil)
 	m.Checkpointed(time.Now(), nil)
 	m.Reconciled(reconcile.Summary{}, nil)
+}
+
+func TestBuildInfo(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	if _, err := metrics.New(reg, metrics.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "hubtriage_build_info" {
+			continue
+		}
+		if len(f.GetMetric()) != 1 || f.GetMetric()[0].GetGauge().GetValue() != 1 {
+			t.Fatalf("hubtriage_build_info = %v; want one series of value 1", f.GetMetric())
+		}
+		got := map[string]string{}
+		for _, l := range f.GetMetric()[0].GetLabel() {
+			got[l.GetName()] = l.GetValue()
+		}
+		if got["goversion"] != runtime.Version() || got["version"] == "" || got["revision"] == "" || len(got) != 3 {
+			t.Errorf("labels %v; want version, revision and goversion=%s", got, runtime.Version())
+		}
+		return
+	}
+	t.Error("no hubtriage_build_info")
 }

@@ -173,6 +173,6 @@ func Summary(s pipeline.Summary, c Counter, dryRun bool) string {
 	if s.Pending > 0 {
 		pending = fmt.Sprintf(", pending %d", s.Pending)
 	}
-	return fmt.Sprintf("summary%s: read %d, matched %d, alerted %d (%d %s), duplicates %d%s, resolved %d, filtered %d, correlated %d, errors %d",
-		mode, s.Read, s.Matched, s.Notified, c.Messages, sent, s.Duplicates, pending, s.Resolved, s.Filtered, s.Correlated, s.Errors)
+	return fmt.Sprintf("summary%s: read %d, matched %d, alerted %d (%d %s), duplicates %d%s, resolved %d, filtered %d, correlated %d, skipped %d, errors %d",
+		mode, s.Read, s.Matched, s.Notified, c.Messages, sent, s.Duplicates, pending, s.Resolved, s.Filtered, s.Correlated, s.Skipped, s.Errors)
 }

@@ -13,8 +13,8 @@ import (
 	"hubtriage/asff"
 	"hubtriage/asff/asffgen"
 	"hubtriage/correlate"
+	"hubtriage/internal/notifytest"
 	"hubtriage/notify"
-	"hubtriage/notify/notifytest"
 	"hubtriage/store/bolt"
 )
 

@@ -13,6 +13,10 @@ const (
 	DecisionResolved  = "resolved"
 	DecisionError     = "error"
 	DecisionCorrelate = "correlate"
+	// DecisionSkipped is a well-formed document that carries no findings
+	// by design (an EventBridge event such as "Security Hub Insight
+	// Results"); the reason names it. Not an error.
+	DecisionSkipped = "skipped"
 )
 
 // Decision is what the pipeline decided for one finding and one rule (or
@@ -49,6 +53,7 @@ type Summary struct {
 	Filtered   int64 // findings matched by no rule
 	Correlated int64 // correlate decisions
 	Errors     int64 // decode errors and failed deliveries
+	Skipped    int64 // documents without findings by design (skipped decisions)
 	Pending    int64 // notifications another worker holds unconfirmed
 	// Interrupted is set when the run stopped reading its input because it
 	// was cancelled; Read then says how far it got.
@@ -71,5 +76,7 @@ func (s *Summary) count(d Decision) {
 		s.Errors++
 	case DecisionPending:
 		s.Pending++
+	case DecisionSkipped:
+		s.Skipped++
 	}
 }

@@ -1,6 +1,11 @@
 package pipeline
 
-import "context"
+import (
+	"context"
+	"errors"
+
+	"hubtriage/asff"
+)
 
 // decodeStage turns the batch's input into findings; a result that did not
 // decode becomes an error decision and goes no further.
@@ -24,6 +29,11 @@ func (decodeStage) Exec(_ context.Context, b Batch) (Batch, error) {
 	return b, nil
 }
 
+// decodeError is the decision for a decode problem: skipped for a document
+// that carries no findings by design, else an error.
 func decodeError(err error) Decision {
+	if errors.Is(err, asff.ErrNoFindings) {
+		return Decision{Decision: DecisionSkipped, Reason: err.Error(), Channels: []string{}}
+	}
 	return Decision{Decision: DecisionError, Reason: err.Error(), Channels: []string{}}
 }

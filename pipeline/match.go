@@ -24,7 +24,7 @@ func (s matchStage) Exec(_ context.Context, b Batch) (Batch, error) {
 		var buf [16]int
 		hits := buf[:0]
 		for i := range s.rules {
-			if s.rules[i].Filter.Match(a.Finding, now) {
+			if s.rules[i].Filter.Match(a.Finding, now) && s.rules[i].OCSFFilter.Match(a.Finding, now) {
 				hits = append(hits, i)
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"hubtriage/asff"
 	"hubtriage/filter"
 	"hubtriage/notify"
+	"hubtriage/ocsffilter"
 	"hubtriage/store"
 )
 
@@ -23,6 +24,9 @@ const never = time.Duration(1<<63 - 1)
 type Rule struct {
 	Name   string
 	Filter *filter.Filters
+	// OCSFFilter, when set, must match too: it reads OCSF findings' own
+	// fields and matches no ASFF finding (see package ocsffilter).
+	OCSFFilter *ocsffilter.Filter
 	// RenotifyAfter is the reminder window; zero never reminds.
 	RenotifyAfter time.Duration
 	// Channels receive the rule's notifications; with none, decisions are

@@ -14,6 +14,7 @@ import (
 
 	"hubtriage/asff"
 	"hubtriage/filter"
+	"hubtriage/internal/filtertest"
 	"hubtriage/internal/fixtures"
 	"hubtriage/internal/fixtures/asfftest"
 	"hubtriage/notify"
@@ -78,7 +79,7 @@ func (r *recorder) count() int {
 
 func mustFilter(t testing.TB, js string) *filter.Filters {
 	t.Helper()
-	f, err := filter.FromJSON([]byte(js))
+	f, err := filtertest.Parse([]byte(js))
 	if err != nil {
 		t.Fatal(err)
 	}

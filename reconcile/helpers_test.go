@@ -10,11 +10,12 @@ import (
 
 	"hubtriage/asff"
 	"hubtriage/filter"
+	"hubtriage/internal/filtertest"
 	"hubtriage/internal/fixtures"
+	"hubtriage/internal/shtest"
 	"hubtriage/notify"
 	"hubtriage/pipeline"
 	"hubtriage/securityhub"
-	"hubtriage/securityhub/shtest"
 	"hubtriage/store/bolt"
 )
 
@@ -86,7 +87,7 @@ func openBolt(t *testing.T) *bolt.Store {
 // (the GuardDuty fixture is MEDIUM), so each finding has two records.
 func rules(t *testing.T, ch notify.Channel) []pipeline.Rule {
 	t.Helper()
-	medium, err := filter.FromJSON([]byte(`{"SeverityLabel": [{"Value": "MEDIUM", "Comparison": "EQUALS"}]}`))
+	medium, err := filtertest.Parse([]byte(`{"SeverityLabel": [{"Value": "MEDIUM", "Comparison": "EQUALS"}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}

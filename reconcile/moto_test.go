@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"hubtriage/internal/motoserver"
+	"hubtriage/internal/shtest"
 	"hubtriage/reconcile"
-	"hubtriage/securityhub/shtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(motoserver.Main(m)) }

@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"hubtriage/internal/shtest"
 	"hubtriage/notify"
 	"hubtriage/pipeline"
 	"hubtriage/reconcile"
-	"hubtriage/securityhub/shtest"
 	"hubtriage/store"
 	"hubtriage/store/bolt"
 	"hubtriage/store/scratch"

@@ -29,15 +29,42 @@ type getFindingsPage struct {
 // the response, exactly as sent; fn may keep the slices. Empty pages are not
 // passed to fn. An error from fn stops paging and is returned unwrapped.
 func (c *Client) GetFindings(ctx context.Context, filters *types.AwsSecurityFindingFilters, fn func(page [][]byte) error) error {
+	return c.pages(ctx, "get findings", func(token *string, body *[]byte) error {
+		_, err := c.api.GetFindings(ctx, &sdk.GetFindingsInput{
+			Filters: filters, MaxResults: aws.Int32(MaxPageSize), NextToken: token,
+		}, withMiddleware(addCaptureResponseBody(body), addPaceAttempts(c.readRate)))
+		return err
+	}, fn)
+}
+
+// GetFindingsV2 is GetFindings for the new Security Hub: it pages through
+// the OCSF findings matching filters (nil matches all) with the same
+// contract. Each finding is the raw OCSF JSON object, exactly as sent.
+func (c *Client) GetFindingsV2(ctx context.Context, filters *types.OcsfFindingFilters, fn func(page [][]byte) error) error {
+	return c.pages(ctx, "get findings v2", func(token *string, body *[]byte) error {
+		_, err := c.api.GetFindingsV2(ctx, &sdk.GetFindingsV2Input{
+			Filters: filters, MaxResults: aws.Int32(MaxPageSize), NextToken: token,
+		}, withMiddleware(addCaptureResponseBody(body), addPaceAttempts(c.readRate)))
+		return err
+	}, fn)
+}
+
+// pages runs call once per page, with the previous page's NextToken,
+// until a page has none; call captures the raw response body. op names the
+// operation in errors.
+func (c *Client) pages(ctx context.Context, op string, call func(token *string, body *[]byte) error, fn func(page [][]byte) error) error {
 	var token *string
 	for pageNo := 1; ; pageNo++ {
-		page, err := c.getPage(ctx, &sdk.GetFindingsInput{
-			Filters:    filters,
-			MaxResults: aws.Int32(MaxPageSize),
-			NextToken:  token,
-		})
-		if err != nil {
-			return fmt.Errorf("get findings page %d: %w", pageNo, err)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var body []byte
+		if err := call(token, &body); err != nil {
+			return fmt.Errorf("%s page %d: %w", op, pageNo, err)
+		}
+		var page getFindingsPage
+		if err := json.Unmarshal(body, &page); err != nil {
+			return fmt.Errorf("%s page %d: decode response (%d bytes): %w", op, pageNo, len(body), err)
 		}
 		if len(page.Findings) > 0 {
 			findings := make([][]byte, len(page.Findings))
@@ -53,27 +80,10 @@ func (c *Client) GetFindings(ctx context.Context, filters *types.AwsSecurityFind
 			return nil
 		}
 		if next == aws.ToString(token) {
-			return fmt.Errorf("get findings page %d: Security Hub returned the same NextToken again", pageNo)
+			return fmt.Errorf("%s page %d: Security Hub returned the same NextToken again", op, pageNo)
 		}
 		token = &next
 	}
-}
-
-// getPage makes one GetFindings call and decodes its raw body.
-func (c *Client) getPage(ctx context.Context, in *sdk.GetFindingsInput) (getFindingsPage, error) {
-	var body []byte
-	_, err := c.api.GetFindings(ctx, in, withMiddleware(
-		addCaptureResponseBody(&body),
-		addPaceAttempts(c.readRate),
-	))
-	if err != nil {
-		return getFindingsPage{}, err
-	}
-	var page getFindingsPage
-	if err := json.Unmarshal(body, &page); err != nil {
-		return getFindingsPage{}, fmt.Errorf("decode GetFindings response (%d bytes): %w", len(body), err)
-	}
-	return page, nil
 }
 
 // FindingsByID calls fn with pages of the findings refs name, looking them up

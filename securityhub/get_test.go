@@ -17,8 +17,8 @@ import (
 
 	"hubtriage/asff"
 	"hubtriage/internal/fixtures"
+	"hubtriage/internal/shtest"
 	"hubtriage/securityhub"
-	"hubtriage/securityhub/shtest"
 )
 
 // arrayFindings reads the real findings of the arrays/ fixtures.

@@ -12,8 +12,8 @@ import (
 	"github.com/aws/smithy-go"
 
 	"hubtriage/asff"
+	"hubtriage/internal/shtest"
 	"hubtriage/securityhub"
-	"hubtriage/securityhub/shtest"
 )
 
 // checkAccounted fails unless every input is either imported or failed once.

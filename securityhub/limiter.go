@@ -3,8 +3,9 @@ package securityhub
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Clock is the time source the client paces and backs off on. The zero
@@ -56,43 +57,35 @@ func (r Rate) validate(field string) error {
 	return nil
 }
 
-// limiter is a token bucket written as GCRA: instead of counting tokens it
-// keeps the theoretical arrival time (tat) of the next request, which moves
-// forward one interval per request and may run at most (Burst-1) intervals
-// ahead of now. It is safe for concurrent use.
+// limiter paces requests with golang.org/x/time/rate's token bucket, asked
+// at the Clock's time (ReserveN, not Wait) so that tests can run it on
+// virtual time. It is safe for concurrent use.
 type limiter struct {
-	clock    Clock
-	interval time.Duration // time to refill one token
-	slack    time.Duration // (Burst-1) * interval: how far tat may lead now
-
-	mu  sync.Mutex
-	tat time.Time
+	clock  Clock
+	tokens *rate.Limiter
 }
 
 // newLimiter returns a limiter for a validated rate.
 func newLimiter(r Rate, clock Clock) *limiter {
-	interval := time.Duration(float64(time.Second) / r.PerSecond)
-	return &limiter{clock: clock, interval: interval, slack: time.Duration(r.Burst-1) * interval}
+	return &limiter{clock: clock, tokens: rate.NewLimiter(rate.Limit(r.PerSecond), r.Burst)}
 }
 
 // Wait blocks until the caller may send one request. It returns ctx.Err()
-// without taking a token when ctx is already done; a wait cut short by ctx
-// still spends its token, which only makes later callers more conservative.
+// without taking a token when ctx is already done, and gives its token
+// back when ctx ends the wait.
 func (l *limiter) Wait(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	l.mu.Lock()
 	now := l.clock.Now()
-	tat := l.tat
-	if tat.Before(now) {
-		tat = now
-	}
-	delay := tat.Sub(now) - l.slack
-	l.tat = tat.Add(l.interval)
-	l.mu.Unlock()
+	res := l.tokens.ReserveN(now, 1) // always OK: a validated Burst is at least 1
+	delay := res.DelayFrom(now)
 	if delay <= 0 {
 		return nil
 	}
-	return l.clock.Sleep(ctx, delay)
+	if err := l.clock.Sleep(ctx, delay); err != nil {
+		res.CancelAt(l.clock.Now())
+		return err
+	}
+	return nil
 }

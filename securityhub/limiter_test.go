@@ -105,6 +105,44 @@ func TestLimiterCancelledContext(t *testing.T) {
 	}
 }
 
+// cancellingClock is a stepClock whose next Sleep is cut short: it cancels
+// the context and returns without time passing, as a shutdown would.
+type cancellingClock struct {
+	*stepClock
+	cancel context.CancelFunc
+}
+
+func (c cancellingClock) Sleep(ctx context.Context, d time.Duration) error {
+	if c.cancel != nil {
+		c.cancel()
+		return ctx.Err()
+	}
+	return c.stepClock.Sleep(ctx, d)
+}
+
+func TestLimiterWaitCutShortGivesTokenBack(t *testing.T) {
+	steps := &stepClock{now: time.Unix(1_700_000_000, 0)}
+	ctx, cancel := context.WithCancel(context.Background())
+	clock := &cancellingClock{stepClock: steps}
+	l := newLimiter(Rate{PerSecond: 1, Burst: 1}, clock)
+	if err := l.Wait(context.Background()); err != nil { // takes the burst
+		t.Fatal(err)
+	}
+	clock.cancel = cancel
+	if err := l.Wait(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Wait cut short = %v, want context.Canceled", err)
+	}
+	clock.cancel = nil
+	// The next caller waits one interval, not two: the cut-short wait's
+	// token went back to the bucket.
+	if err := l.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if want := []time.Duration{time.Second}; len(steps.slept) != 1 || steps.slept[0] != want[0] {
+		t.Fatalf("slept %v, want %v", steps.slept, want)
+	}
+}
+
 func TestWallClockSleepHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

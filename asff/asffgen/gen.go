@@ -97,12 +97,6 @@ func (g *Generator) Next() []byte {
 	return g.encode(ev)
 }
 
-// NextFinding returns the next finding alone, as a JSON object, drawn from
-// the same sequence as Next.
-func (g *Generator) NextFinding() []byte {
-	return g.encode(g.nextFinding())
-}
-
 // WriteNDJSON writes n events to w, one per line.
 func (g *Generator) WriteNDJSON(w io.Writer, n int) error {
 	for range n {
@@ -112,38 +106,6 @@ func (g *Generator) WriteNDJSON(w io.Writer, n int) error {
 		}
 	}
 	return nil
-}
-
-// Reader returns a reader of n events as NDJSON, generated as it is read,
-// so arbitrarily large inputs need no memory or disk.
-func (g *Generator) Reader(n int) io.Reader {
-	return &reader{g: g, left: n}
-}
-
-type reader struct {
-	g    *Generator
-	left int
-	cur  []byte
-}
-
-func (r *reader) Read(p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		if len(r.cur) == 0 {
-			if r.left == 0 {
-				break
-			}
-			r.left--
-			r.cur = append(r.g.Next(), '\n')
-		}
-		c := copy(p[n:], r.cur)
-		r.cur = r.cur[c:]
-		n += c
-	}
-	if n == 0 && r.left == 0 {
-		return 0, io.EOF
-	}
-	return n, nil
 }
 
 // encode marshals v as compact JSON without HTML escaping.

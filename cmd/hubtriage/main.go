@@ -99,6 +99,7 @@ func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "hubtriage",
 		Short:         "Filter, de-duplicate, notify and correlate AWS Security Hub findings",
+		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

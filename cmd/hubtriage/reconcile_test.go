@@ -17,7 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"hubtriage/internal/fixtures"
-	"hubtriage/securityhub/shtest"
+	"hubtriage/internal/shtest"
 )
 
 // executeCmd runs one command the way run does (same exit codes), for

@@ -178,14 +178,10 @@ func newProgress(stderr io.Writer, args []string) *progress {
 // inputBytes is the total size of the input files, or -1 when stdin is
 // one of the inputs (or they cannot be listed: the run reports that).
 func inputBytes(args []string) int64 {
-	inputs, err := asff.Files(args)
-	if err != nil {
-		return -1
-	}
 	var total int64
-	for _, in := range inputs {
+	for _, in := range asff.Files(args) {
 		st, err := os.Stat(in.Path)
-		if in.Path == "" || err != nil {
+		if in.Path == "" || in.Err != nil || err != nil {
 			return -1
 		}
 		total += st.Size()

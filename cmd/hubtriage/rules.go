@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"hubtriage/correlate/rulestest"
+	"hubtriage/correlate/rulecheck"
 )
 
 // newRules is `hubtriage rules`, the correlation rule tools.
@@ -31,7 +31,7 @@ func newRulesTest() *cobra.Command {
 			"Failing expectations print a diff; the exit status is 1 when any test fails.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			failed, err := rulestest.Run(cmd.Context(), args, cmd.OutOrStdout())
+			failed, err := rulecheck.Run(cmd.Context(), args, cmd.OutOrStdout())
 			if failed > 0 || err != nil {
 				return &exitError{code: exitPartial, err: errors.New(summary(failed))}
 			}

@@ -20,6 +20,7 @@ import (
 	"hubtriage/daemon"
 	"hubtriage/filter"
 	"hubtriage/metrics"
+	"hubtriage/ocsffilter"
 	"hubtriage/pipeline"
 	"hubtriage/reconcile"
 )
@@ -34,6 +35,7 @@ type serveOptions struct {
 	lookback  time.Duration
 
 	notifyResolved bool
+	findingsV2     bool
 }
 
 func newServe() *cobra.Command {
@@ -45,6 +47,10 @@ func newServe() *cobra.Command {
 rules' filters pushed down, from an UpdatedAt checkpoint kept in the state
 store, and runs what it reads through the same pipeline as replay. Reconciles
 on a schedule. Serves Prometheus /metrics and /healthz on --listen.
+
+With --findings-v2 it polls the new Security Hub's GetFindingsV2 instead (OCSF
+findings, the rules' ocsf_filter pushed down, checkpoint on
+finding_info.modified_time_dt; see docs/ocsf.md).
 
 Decisions that notify, resolve or fail are printed as JSON lines on stdout
 (duplicates and filtered findings only count in /metrics); logs go to stderr
@@ -71,6 +77,7 @@ error, 3 the state file is locked by another process.`,
 	durationVar(f, &o.overlap, "overlap", daemon.DefaultOverlap, "how far before the checkpoint each poll starts reading")
 	durationVar(f, &o.lookback, "initial-lookback", daemon.DefaultInitialLookback, "how far back the first poll of an empty store reads (e.g. 1w, 10y)")
 	f.BoolVar(&o.notifyResolved, "notify-resolved", false, "reconcile sends a \"resolved\" message through the rule's channel")
+	f.BoolVar(&o.findingsV2, "findings-v2", false, "poll the new Security Hub's GetFindingsV2 (OCSF findings; rules' ocsf_filter pushed down) instead of GetFindings")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }
@@ -123,12 +130,16 @@ func buildDaemon(ctx context.Context, a *app.App, o serveOptions, log *slog.Logg
 		}
 		rec = r
 	}
-	return daemon.New(daemon.Options{
+	opt := daemon.Options{
 		Pipeline: a.Pipeline, Filters: ruleFilters(a.Config), Index: a.Store, Getter: client, Reconciler: rec,
 		PollInterval: o.poll, ReconcileInterval: o.reconcile, Overlap: o.overlap, InitialLookback: o.lookback,
 		Listen: o.listen, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), Recorder: m,
 		Decisions: printNotable(stdout), Logger: log,
-	})
+	}
+	if o.findingsV2 {
+		opt.GetterV2, opt.OCSFFilters, opt.Name = client, ocsfFilters(a.Config), "securityhub-v2"
+	}
+	return daemon.New(opt)
 }
 
 // printNotable writes every decision except duplicates and filtered
@@ -148,19 +159,24 @@ func printNotable(w io.Writer) func(pipeline.Decision) error {
 }
 
 func ruleFilters(cfg *config.Config) []*filter.Filters {
-	out := make([]*filter.Filters, len(cfg.Rules))
+	return perRule(cfg, func(r config.Rule) *filter.Filters { return r.Filter })
+}
+
+func ocsfFilters(cfg *config.Config) []*ocsffilter.Filter {
+	return perRule(cfg, func(r config.Rule) *ocsffilter.Filter { return r.OCSFFilter })
+}
+
+// perRule returns get of each rule of cfg, in order.
+func perRule[T any](cfg *config.Config, get func(config.Rule) T) []T {
+	out := make([]T, len(cfg.Rules))
 	for i, r := range cfg.Rules {
-		out[i] = r.Filter
+		out[i] = get(r)
 	}
 	return out
 }
 
 func ruleNames(cfg *config.Config) []string {
-	out := make([]string, len(cfg.Rules))
-	for i, r := range cfg.Rules {
-		out[i] = r.Name
-	}
-	return out
+	return perRule(cfg, func(r config.Rule) string { return r.Name })
 }
 
 func channelNames(cfg *config.Config) []string {

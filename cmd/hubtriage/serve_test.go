@@ -5,10 +5,15 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"hubtriage/internal/shtest"
 )
 
 // waitFor calls check until it reports true; the deadline only guards
@@ -98,5 +103,48 @@ func TestServeUsageErrors(t *testing.T) {
 		if code := executeCmd(context.Background(), newServe(), &stdout, &stderr, args...); code != exitUsage {
 			t.Errorf("%s: exit %d, want 2\n%s", name, code, stderr.String())
 		}
+	}
+}
+
+// TestServeFindingsV2 runs serve --findings-v2 against the fake's
+// GetFindingsV2: the OCSF findings are notified once, and CSPM's
+// GetFindings is never called.
+func TestServeFindingsV2(t *testing.T) {
+	srv, cfg := hubEnv(t)
+	modified := time.Now().Add(-time.Hour).UTC().Format("2006-01-02T15:04:05.000Z")
+	var ids []string
+	for _, id := range []string{"v2-a", "v2-b"} {
+		path := variant(t, filepath.Join("..", "..", "asff", "testdata", "ocsf", "guardduty-backdoor-ec2.ocsf.json"), func(f map[string]any) {
+			fi := f["finding_info"].(map[string]any)
+			fi["uid"], fi["modified_time_dt"] = "arn:aws:guardduty:us-east-1:111122223333:detector/d/finding/"+id, modified
+		})
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.LoadOCSF(b); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, "arn:aws:guardduty:us-east-1:111122223333:detector/d/finding/"+id+" notify")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	code := make(chan int, 1)
+	go func() {
+		code <- executeCmd(ctx, newServe(), &stdout, &stderr, "--config", cfg, "--listen", "127.0.0.1:0",
+			"--poll-interval", "20ms", "--reconcile-interval", "0", "--findings-v2")
+	}()
+	waitFor(t, "two GetFindingsV2 polls", func() bool { return srv.Count(shtest.GetFindingsV2) >= 2 })
+	cancel()
+	if c := <-code; c != exitOK {
+		t.Fatalf("serve exited %d, want 0\n%s", c, stderr.String())
+	}
+	var notified []string
+	for _, d := range stdout.lines(t) {
+		notified = append(notified, d["finding_id"].(string)+" "+d["decision"].(string))
+	}
+	if !slices.Equal(notified, ids) || srv.Count(shtest.GetFindings) != 0 {
+		t.Errorf("decisions %v, want %v; GetFindings calls %d, want 0", notified, ids, srv.Count(shtest.GetFindings))
 	}
 }

@@ -35,7 +35,7 @@ func main() {
 // others 0644.
 func write(path string, files []string) error {
 	if path == "" || len(files) == 0 {
-		return errors.New("usage: mkzip -o OUT.zip FILE...")
+		return errors.New("usage: mkzip -o OUT.zip FILE [FILE ...]")
 	}
 	tmp := path + ".tmp"
 	f, err := os.Create(tmp)

@@ -73,19 +73,6 @@ func redactedIfSet(s string) string {
 	return "[redacted]"
 }
 
-// Option adjusts a Channel beyond its Config.
-type Option func(*options)
-
-type options struct {
-	tlsConfig *tls.Config
-}
-
-// WithTLSConfig sets the TLS client configuration, e.g. to trust a private
-// CA. ServerName defaults to Config.Host.
-func WithTLSConfig(c *tls.Config) Option {
-	return func(o *options) { o.tlsConfig = c }
-}
-
 // Channel sends each notification as one multipart/alternative email (plain
 // text and HTML) to all recipients, over a new connection per message. It is
 // safe for concurrent use.
@@ -102,11 +89,15 @@ type Channel struct {
 var _ notify.Channel = (*Channel)(nil)
 
 // New validates cfg and builds the channel. Nothing is sent or dialled yet.
-func New(name string, cfg Config, opts ...Option) (*Channel, error) {
-	var o options
-	for _, fn := range opts {
-		fn(&o)
-	}
+// Servers' certificates are checked against the system's roots.
+func New(name string, cfg Config) (*Channel, error) {
+	return build(name, cfg, &tls.Config{MinVersion: tls.VersionTLS12})
+}
+
+// build is New with the TLS client configuration given (tests pass one
+// trusting their loopback server's certificate). ServerName defaults to
+// cfg.Host.
+func build(name string, cfg Config, tlsCfg *tls.Config) (*Channel, error) {
 	cfg, err := normalize(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("smtp channel %q: %w", name, err)
@@ -120,7 +111,7 @@ func New(name string, cfg Config, opts ...Option) (*Channel, error) {
 			return nil, fmt.Errorf("smtp channel %q: to[%d] %q: %w", name, i, to, err)
 		}
 	}
-	client, err := gomail.NewClient(cfg.Host, clientOptions(cfg, o)...)
+	client, err := gomail.NewClient(cfg.Host, clientOptions(cfg, tlsCfg)...)
 	if err != nil {
 		return nil, fmt.Errorf("smtp channel %q: %w", name, err)
 	}
@@ -182,11 +173,8 @@ func isLoopback(host string) bool {
 }
 
 // clientOptions translates the config into go-mail client options.
-func clientOptions(cfg Config, o options) []gomail.Option {
-	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if o.tlsConfig != nil {
-		tlsCfg = o.tlsConfig.Clone()
-	}
+func clientOptions(cfg Config, tlsCfg *tls.Config) []gomail.Option {
+	tlsCfg = tlsCfg.Clone()
 	if tlsCfg.ServerName == "" {
 		tlsCfg.ServerName = cfg.Host
 	}

@@ -2,6 +2,7 @@ package smtp_test
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -55,9 +56,20 @@ func config(srv *smtptest.Server, tlsMode string, to ...string) smtp.Config {
 }
 
 // newChannel builds a channel or fails the test.
-func newChannel(t *testing.T, cfg smtp.Config, opts ...smtp.Option) *smtp.Channel {
+func newChannel(t *testing.T, cfg smtp.Config) *smtp.Channel {
 	t.Helper()
-	ch, err := smtp.New("mail", cfg, opts...)
+	ch, err := smtp.New("mail", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ch
+}
+
+// newTrustingChannel is newChannel trusting tlsCfg's roots (a loopback
+// server's certificate).
+func newTrustingChannel(t *testing.T, cfg smtp.Config, tlsCfg *tls.Config) *smtp.Channel {
+	t.Helper()
+	ch, err := smtp.NewWithTLSConfig("mail", cfg, tlsCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +262,7 @@ func TestTLSModes(t *testing.T) {
 			srv := smtptest.Start(t, smtptest.WithTLS(mode), smtptest.WithAuth("alice", password))
 			cfg := config(srv, mode)
 			cfg.Username, cfg.Password = "alice", password
-			ch := newChannel(t, cfg, smtp.WithTLSConfig(srv.ClientTLSConfig()))
+			ch := newTrustingChannel(t, cfg, srv.ClientTLSConfig())
 			if _, err := ch.Notify(context.Background(), notification()); err != nil {
 				t.Fatal(err)
 			}
@@ -276,11 +288,11 @@ func TestTLSFailuresDoNotFallBackToPlainText(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := smtptest.Start(t, smtptest.WithTLS(tt.server))
-			var opts []smtp.Option
+			ch := newChannel(t, config(srv, tt.client))
 			if tt.trust && srv.ClientTLSConfig() != nil {
-				opts = append(opts, smtp.WithTLSConfig(srv.ClientTLSConfig()))
+				ch = newTrustingChannel(t, config(srv, tt.client), srv.ClientTLSConfig())
 			}
-			retry, err := newChannel(t, config(srv, tt.client), opts...).Notify(context.Background(), notification())
+			retry, err := ch.Notify(context.Background(), notification())
 			if err == nil {
 				t.Fatal("Notify succeeded without the required TLS")
 			}
