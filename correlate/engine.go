@@ -360,7 +360,7 @@ func (e *Engine) relate(ctx context.Context, f *asff.Finding, refs []Ref, now ti
 type target struct {
 	rule *Rule
 	res  Ref
-	due  bool // only because its findings left the window (partDue)
+	due  bool // only because its findings left the window (duePrefix)
 }
 
 // affected lists the (rule, resource) pairs the touched resources feed:

@@ -64,7 +64,7 @@ func (e *Engine) markPending(ctx context.Context, r *Rule, res Ref, now time.Tim
 // evaluation was deferred
 // (Options.Defer), including those a run that ended before its Settle
 // left, and every open correlation whose contributing findings have all
-// left the window by now (see partDue), and returns the correlated
+// left the window by now (see duePrefix), and returns the correlated
 // findings whose contributing set changed, ordered by rule and resource,
 // with the errors of the targets it could not settle (which stay pending).
 // A target is no longer pending once settled; Rollback of its Result makes
@@ -78,11 +78,6 @@ func (e *Engine) Settle(ctx context.Context) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	aged, err := e.agedOut(ctx, now, targets)
-	if err != nil {
-		return nil, err
-	}
-	targets = append(targets, aged...)
 	sortTargets(targets)
 	e.mu.Lock()
 	clear(e.pending)
@@ -113,14 +108,23 @@ func (e *Engine) Settle(ctx context.Context) ([]Result, error) {
 	return out, errors.Join(errs...)
 }
 
-// pendingTargets reads the deferred targets, and the keys of pending
-// entries no rule reads any more.
+// pendingTargets reads the deferred targets and the open correlations due
+// at now (one read of partPending), and the keys of pending entries no
+// rule reads any more.
 func (e *Engine) pendingTargets(ctx context.Context, now time.Time) (targets []target, stale []string, err error) {
 	entries, err := e.idx.Entries(ctx, partPending, now)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read pending correlations: %w", err)
 	}
+	pending := map[string]bool{}
+	var due []target
 	for _, ent := range entries {
+		if k, ok := strings.CutPrefix(ent.Sort, duePrefix); ok {
+			if t, ok := e.dueTarget(k, ent.Value, now); ok {
+				due = append(due, t)
+			}
+			continue
+		}
 		var res Ref
 		rule, _, _ := strings.Cut(ent.Sort, "|") // rule names have no "|"
 		r := e.byName[rule]
@@ -128,9 +132,27 @@ func (e *Engine) pendingTargets(ctx context.Context, now time.Time) (targets []t
 			stale = append(stale, ent.Sort) // a rule since removed, or unreadable
 			continue
 		}
+		pending[ent.Sort] = true
 		targets = append(targets, target{rule: r, res: res})
 	}
+	for _, t := range due {
+		if !pending[pendingKey(t.rule.Name, t.res)] {
+			targets = append(targets, t)
+		}
+	}
 	return targets, stale, nil
+}
+
+// dueTarget is the due entry of key (rule|resource) as a target, when it
+// is due at now.
+func (e *Engine) dueTarget(key string, val []byte, now time.Time) (target, bool) {
+	var d dueEntry
+	rule, _, _ := strings.Cut(key, "|")
+	r := e.byName[rule]
+	if r == nil || json.Unmarshal(val, &d) != nil || d.At.After(now) {
+		return target{}, false
+	}
+	return target{rule: r, res: d.Res, due: true}, true
 }
 
 // settled drops what made t a target: its pending entry, and its due
@@ -139,7 +161,7 @@ func (e *Engine) pendingTargets(ctx context.Context, now time.Time) (targets []t
 func (e *Engine) settled(ctx context.Context, t target, res *Result) error {
 	k := pendingKey(t.rule.Name, t.res)
 	if t.due && res == nil {
-		if err := e.idx.Delete(ctx, partDue, k); err != nil {
+		if err := e.idx.Delete(ctx, partPending, duePrefix+k); err != nil {
 			return fmt.Errorf("drop due correlation: %w", err)
 		}
 	}
@@ -149,50 +171,27 @@ func (e *Engine) settled(ctx context.Context, t target, res *Result) error {
 	return e.idx.Delete(ctx, partPending, k)
 }
 
-// partDue holds one entry per open correlation, sorted like partPending,
-// saying when its newest contributing finding leaves the rule's window.
-// Settle re-evaluates the correlations then due, so one whose findings
-// all aged out is archived even if nothing on its resource is observed
-// again. The entry is written with the correlation's state and lasts as
-// long.
-const partDue = "corr/due"
+// Every open correlation also has an entry in partPending, under
+// duePrefix and its rule and resource, saying when its newest contributing
+// finding leaves the rule's window. Settle re-evaluates the correlations
+// then due, so one whose findings all aged out is archived even if nothing
+// on its resource is observed again. The entry is written with the
+// correlation's state and lasts as long; sharing partPending costs Settle
+// no extra read.
+const duePrefix = "due|"
 
-// dueEntry is the value of a partDue entry.
+// dueEntry is the value of a due entry.
 type dueEntry struct {
 	Res Ref       `json:"res"`
 	At  time.Time `json:"at"`
 }
 
-// agedOut lists the open correlations due at now that are not targets
-// already.
-func (e *Engine) agedOut(ctx context.Context, now time.Time, already []target) ([]target, error) {
-	entries, err := e.idx.Entries(ctx, partDue, now)
-	if err != nil {
-		return nil, fmt.Errorf("read due correlations: %w", err)
-	}
-	have := make(map[string]bool, len(already))
-	for _, t := range already {
-		have[pendingKey(t.rule.Name, t.res)] = true
-	}
-	var out []target
-	for _, ent := range entries {
-		var d dueEntry
-		rule, _, _ := strings.Cut(ent.Sort, "|")
-		r := e.byName[rule]
-		if r == nil || json.Unmarshal(ent.Value, &d) != nil || d.At.After(now) || have[ent.Sort] {
-			continue
-		}
-		out = append(out, target{rule: r, res: d.Res, due: true})
-	}
-	return out, nil
-}
-
 // track records when the correlation next written leaves the window
 // (nothing, once archived).
 func (e *Engine) track(ctx context.Context, r *Rule, next state, c commit) error {
-	k := pendingKey(r.Name, c.res)
+	k := duePrefix + pendingKey(r.Name, c.res)
 	if next.Archived {
-		if err := e.idx.Delete(ctx, partDue, k); err != nil {
+		if err := e.idx.Delete(ctx, partPending, k); err != nil {
 			return fmt.Errorf("drop due correlation: %w", err)
 		}
 		return nil
@@ -202,7 +201,7 @@ func (e *Engine) track(ctx context.Context, r *Rule, next state, c commit) error
 	if err != nil {
 		return fmt.Errorf("encode due correlation: %w", err)
 	}
-	if err := e.idx.Put(ctx, store.Entry{Partition: partDue, Sort: k, Value: val, ExpiresAt: c.expires}); err != nil {
+	if err := e.idx.Put(ctx, store.Entry{Partition: partPending, Sort: k, Value: val, ExpiresAt: c.expires}); err != nil {
 		return fmt.Errorf("record due correlation: %w", err)
 	}
 	return nil

@@ -209,7 +209,7 @@ func archivedState(prev *state, now time.Time) state {
 
 // stateExpiry keeps an open state for a window after its newest
 // contributing finding leaves the window (time for Settle to archive it:
-// see partDue), and an archived one for a window, after which a new
+// see duePrefix), and an archived one for a window, after which a new
 // correlation starts afresh.
 //
 // Backends judge PutIf's "live" by their own clock, so the expiry is never
