@@ -60,7 +60,7 @@ func correlatedDocs(t *testing.T) [][]byte {
 		}
 		f, err := asff.DecodeFinding(b)
 		if err != nil {
-			t.Fatal(err)
+			continue // (the folder also holds GuardDuty's own events)
 		}
 		if _, err := e.Observe(context.Background(), f); err != nil {
 			t.Fatal(err)

@@ -22,7 +22,11 @@ func typed(d doc, raw []byte) *asff.Finding {
 		Description:   d.Description,
 		ProductFields: maps.Clone(d.ProductFields),
 		RecordState:   d.RecordState,
-		Raw:           raw,
+		FindingProviderFields: &asff.ProviderFields{
+			SeverityLabel: d.FindingProviderFields.Severity.Label, SeverityOriginal: d.FindingProviderFields.Severity.Original,
+			Types: d.FindingProviderFields.Types,
+		},
+		Raw: raw,
 	}
 	if d.Remediation != nil {
 		f.Remediation = asff.Remediation{Text: d.Remediation.Recommendation.Text, URL: d.Remediation.Recommendation.URL}
