@@ -25,6 +25,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -63,6 +65,12 @@ type Request struct {
 	Findings int
 	// Filters is the raw Filters object of a GetFindings request.
 	Filters json.RawMessage
+	// Attempt is the SDK's attempt number from the amz-sdk-request header
+	// (1 for a first attempt, 0 when the header is absent). A retry can
+	// follow a 200 whose body the client failed to read (a connection
+	// closed under load), so tests that count the requests a client chose
+	// to make count first attempts.
+	Attempt int
 }
 
 // Server is a running fake Security Hub. Its methods are safe for concurrent
@@ -240,7 +248,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, Request{Op: op}, http.StatusBadRequest, "InvalidInputException", "read body: "+err.Error())
 		return
 	}
-	rec := Request{Op: op, Bytes: len(body)}
+	rec := Request{Op: op, Bytes: len(body), Attempt: attempt(r)}
 	if !ok {
 		s.fail(w, rec, http.StatusNotFound, "UnknownOperationException", "shtest does not implement "+r.Method+" "+r.URL.Path)
 		return
@@ -273,6 +281,30 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.reply(w, rec, http.StatusOK, resp)
+}
+
+// attempt reads the attempt number of the SDK's amz-sdk-request header
+// ("attempt=2; max=5").
+func attempt(r *http.Request) int {
+	for _, part := range strings.Split(r.Header.Get("amz-sdk-request"), ";") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(part), "attempt="); ok {
+			n, _ := strconv.Atoi(v)
+			return n
+		}
+	}
+	return 0
+}
+
+// FirstAttempts returns the logged requests of op that were first attempts:
+// the requests the client chose to make, without the SDK's retries.
+func (s *Server) FirstAttempts(op Operation) []Request {
+	var out []Request
+	for _, r := range s.Requests() {
+		if r.Op == op && r.Attempt == 1 {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // takeFault pops the next injected failure of op.
