@@ -239,6 +239,19 @@ func (f *Finding) Active() bool {
 	return !strings.EqualFold(f.Compliance.Status, "PASSED")
 }
 
+// InactiveReason says why Active is false ("RecordState ARCHIVED",
+// "Compliance PASSED", "Workflow RESOLVED"), for decisions and logs.
+func (f *Finding) InactiveReason() string {
+	switch {
+	case f.RecordState != "" && !strings.EqualFold(f.RecordState, "ACTIVE"):
+		return "RecordState " + f.RecordState
+	case strings.EqualFold(f.Compliance.Status, "PASSED"):
+		return "Compliance PASSED"
+	default:
+		return "Workflow " + f.WorkflowStatus
+	}
+}
+
 // Identity is the de-duplication identity of the finding. Control findings
 // (those with a security control id and a resource) are keyed by account,
 // region, control id and first resource id, so the same control on the same

@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 	"gopkg.in/yaml.v3"
+
+	"hubtriage/strictyaml"
 )
 
 // fieldSpec is one filter field as written: the AWS-typed entries (exactly
@@ -75,7 +77,7 @@ func FromYAML(n *yaml.Node) (*Filters, []error) {
 // parseDocument walks the top-level mapping into field specs, recording
 // structural problems (wrong node kinds, unknown or duplicate keys).
 func parseDocument(n *yaml.Node, errs *errorList) []*fieldSpec {
-	n = resolve(n)
+	n = strictyaml.Resolve(n)
 	if n == nil || n.Kind == 0 || isNull(n) {
 		return nil
 	}
@@ -86,7 +88,7 @@ func parseDocument(n *yaml.Node, errs *errorList) []*fieldSpec {
 	var specs []*fieldSpec
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], resolve(n.Content[i+1])
+		k, v := n.Content[i], strictyaml.Resolve(n.Content[i+1])
 		name := k.Value
 		if seen[name] {
 			errs.add(name, k.Line, "field given twice; put all its filters in one list")
@@ -115,7 +117,7 @@ func parseField(name string, line int, f field, v *yaml.Node, errs *errorList) *
 	}
 	s := &fieldSpec{name: name, line: line, field: f}
 	for i, e := range v.Content {
-		e = resolve(e)
+		e = strictyaml.Resolve(e)
 		lines := map[string]int{"": e.Line}
 		s.lines = append(s.lines, lines)
 		p := entryParser{errs: errs, path: s.entryPath(i, ""), lines: lines}
@@ -164,7 +166,7 @@ func (p entryParser) object(n *yaml.Node, allowed []string, set func(key string,
 	}
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], resolve(n.Content[i+1])
+		k, v := n.Content[i], strictyaml.Resolve(n.Content[i+1])
 		path := p.path + "." + p.prefix + k.Value
 		switch {
 		case !contains(allowed, k.Value):
@@ -323,21 +325,6 @@ func (p entryParser) keywordFilter(n *yaml.Node) types.KeywordFilter {
 	var out types.KeywordFilter
 	p.object(n, []string{"Value"}, func(k string, v *yaml.Node) { out.Value = p.str(k, v) })
 	return out
-}
-
-// resolve follows YAML aliases and unwraps document nodes.
-func resolve(n *yaml.Node) *yaml.Node {
-	for n != nil {
-		switch {
-		case n.Kind == yaml.AliasNode && n.Alias != nil:
-			n = n.Alias
-		case n.Kind == yaml.DocumentNode && len(n.Content) == 1:
-			n = n.Content[0]
-		default:
-			return n
-		}
-	}
-	return nil
 }
 
 // isNull reports whether n is a YAML/JSON null.

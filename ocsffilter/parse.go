@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 	"gopkg.in/yaml.v3"
 
+	"hubtriage/strictyaml"
+
 	"hubtriage/filter"
 )
 
@@ -50,24 +52,10 @@ func (p *parser) fail(path string, n *yaml.Node, format string, args ...any) {
 	p.errs = append(p.errs, &filter.FieldError{Path: path, Line: line, Msg: fmt.Sprintf(format, args...)})
 }
 
-func resolve(n *yaml.Node) *yaml.Node {
-	for n != nil {
-		switch {
-		case n.Kind == yaml.AliasNode && n.Alias != nil:
-			n = n.Alias
-		case n.Kind == yaml.DocumentNode && len(n.Content) == 1:
-			n = n.Content[0]
-		default:
-			return n
-		}
-	}
-	return nil
-}
-
 // object calls fields[key] for each member of the mapping n; unknown keys
 // are errors.
 func (p *parser) object(n *yaml.Node, path string, fields map[string]func(v *yaml.Node, path string)) {
-	n = resolve(n)
+	n = strictyaml.Resolve(n)
 	if n == nil || n.Kind != yaml.MappingNode {
 		p.fail(path, n, "must be an object")
 		return
@@ -80,7 +68,7 @@ func (p *parser) object(n *yaml.Node, path string, fields map[string]func(v *yam
 			p.fail(sub, k, "unknown key (want one of %s)", strings.Join(sortedKeys(fields), ", "))
 			continue
 		}
-		if rv := resolve(v); rv != nil && rv.Kind == yaml.ScalarNode && rv.Tag == "!!null" {
+		if rv := strictyaml.Resolve(v); rv != nil && rv.Kind == yaml.ScalarNode && rv.Tag == "!!null" {
 			continue // null is as if absent, as JSON encoders write unset members
 		}
 		fn(v, sub)
@@ -89,7 +77,7 @@ func (p *parser) object(n *yaml.Node, path string, fields map[string]func(v *yam
 
 // list calls fn for each element of the sequence n.
 func (p *parser) list(n *yaml.Node, path string, fn func(v *yaml.Node, path string)) {
-	n = resolve(n)
+	n = strictyaml.Resolve(n)
 	if n == nil || n.Kind != yaml.SequenceNode {
 		p.fail(path, n, "must be a list")
 		return
@@ -100,7 +88,7 @@ func (p *parser) list(n *yaml.Node, path string, fn func(v *yaml.Node, path stri
 }
 
 func (p *parser) scalar(n *yaml.Node, path string) (string, bool) {
-	n = resolve(n)
+	n = strictyaml.Resolve(n)
 	if n == nil || n.Kind != yaml.ScalarNode {
 		p.fail(path, n, "must be a value")
 		return "", false

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"hubtriage/asff"
 	"hubtriage/store"
 )
 
@@ -43,7 +42,7 @@ func (s resolveStage) resolve(ctx context.Context, b *Batch, a *Alert) {
 		}
 		if cleared {
 			any = true
-			b.decide(position{a.pos.finding, i}, newDecision(f, r.Name, DecisionResolved, "finding is "+inactiveReason(f)+"; state cleared"))
+			b.decide(position{a.pos.finding, i}, newDecision(f, r.Name, DecisionResolved, "finding is "+f.InactiveReason()+"; state cleared"))
 		}
 	}
 	if err := p.unpark(ctx, f, now); err != nil {
@@ -54,7 +53,7 @@ func (s resolveStage) resolve(ctx context.Context, b *Batch, a *Alert) {
 		b.decide(position{a.pos.finding, subAfterRule}, newDecision(f, "", DecisionError, "clear state: "+strings.Join(failed, "; ")))
 	}
 	if !any {
-		b.stop(a, newDecision(f, "", DecisionFiltered, "finding is "+inactiveReason(f)+" and was not tracked"))
+		b.stop(a, newDecision(f, "", DecisionFiltered, "finding is "+f.InactiveReason()+" and was not tracked"))
 	}
 }
 
@@ -69,15 +68,4 @@ func (s resolveStage) resolveKey(ctx context.Context, key string, now time.Time)
 		return false, err
 	}
 	return s.p.opt.Store.Resolve(ctx, key, now)
-}
-
-func inactiveReason(f *asff.Finding) string {
-	switch {
-	case f.RecordState != "" && !strings.EqualFold(f.RecordState, "ACTIVE"):
-		return "RecordState " + f.RecordState
-	case strings.EqualFold(f.Compliance.Status, "PASSED"):
-		return "Compliance PASSED"
-	default:
-		return "Workflow " + f.WorkflowStatus
-	}
 }

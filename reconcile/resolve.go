@@ -47,7 +47,7 @@ func (r *Reconciler) judge(ctx context.Context, ref securityhub.FindingRef, recs
 	res := Resolution{FindingID: ref.ID, ProductArn: ref.ProductArn, Decision: DecisionNotFound,
 		Reason: "no longer returned by Security Hub", Rules: []string{}, Notified: []string{}}
 	if present {
-		res.Decision, res.Reason = DecisionResolved, "finding is "+inactiveReason(g.finding)
+		res.Decision, res.Reason = DecisionResolved, "finding is "+g.finding.InactiveReason()
 	}
 	var failed []string
 	for _, rec := range recs {
@@ -97,16 +97,4 @@ func (r *Reconciler) resolve(ctx context.Context, rec store.Record, f *asff.Find
 	}
 	res.Notified = append(res.Notified, ch.Name())
 	return nil
-}
-
-// inactiveReason says why Active() is false, as the pipeline says it.
-func inactiveReason(f *asff.Finding) string {
-	switch {
-	case f.RecordState != "" && !strings.EqualFold(f.RecordState, "ACTIVE"):
-		return "RecordState " + f.RecordState
-	case strings.EqualFold(f.Compliance.Status, "PASSED"):
-		return "Compliance PASSED"
-	default:
-		return "Workflow " + f.WorkflowStatus
-	}
 }
