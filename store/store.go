@@ -2,7 +2,7 @@
 // de-duplication records that make "one alert per finding per window" hold,
 // and a small partitioned key-value index that correlation and the poller
 // build on. Backends live in sibling packages (store/bolt, store/dynamo) and
-// all pass the contract suite in store/storetest.
+// all pass the contract suite in internal/storetest.
 package store
 
 import (

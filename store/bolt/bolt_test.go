@@ -14,7 +14,7 @@ import (
 
 	"hubtriage/store"
 	"hubtriage/store/bolt"
-	"hubtriage/store/storetest"
+	"hubtriage/internal/storetest"
 )
 
 // openTemp opens a store in a fresh file; the caller closes it.

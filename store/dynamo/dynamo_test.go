@@ -16,7 +16,7 @@ import (
 	"hubtriage/internal/motoserver"
 	"hubtriage/store"
 	"hubtriage/store/dynamo"
-	"hubtriage/store/storetest"
+	"hubtriage/internal/storetest"
 )
 
 func TestMain(m *testing.M) { os.Exit(motoserver.Main(m)) }

@@ -5,7 +5,7 @@ import (
 
 	"hubtriage/store"
 	"hubtriage/store/memstore"
-	"hubtriage/store/storetest"
+	"hubtriage/internal/storetest"
 )
 
 func TestContract(t *testing.T) {

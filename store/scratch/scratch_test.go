@@ -6,7 +6,7 @@ import (
 	"hubtriage/store"
 	"hubtriage/store/memstore"
 	"hubtriage/store/scratch"
-	"hubtriage/store/storetest"
+	"hubtriage/internal/storetest"
 )
 
 // TestContract runs the store contract suite against a scratch layer over

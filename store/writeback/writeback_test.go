@@ -8,7 +8,7 @@ import (
 
 	"hubtriage/store"
 	"hubtriage/store/memstore"
-	"hubtriage/store/storetest"
+	"hubtriage/internal/storetest"
 )
 
 type combo struct {
