@@ -274,6 +274,42 @@ func TestChannelFailureThenRecovery(t *testing.T) {
 	}
 }
 
+// countingObserver counts the decisions the pipeline reports to its
+// observer (the daemon's metrics), by kind.
+type countingObserver struct {
+	mu      sync.Mutex
+	decided map[string]int
+}
+
+func (o *countingObserver) Decided(d Decision) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.decided[d.Decision]++
+}
+
+func (o *countingObserver) Delivered(string, time.Duration, error) {}
+
+// TestRetriedDeliveryIsObserved: a parked delivery that succeeds on a later
+// run is a notify the metrics count, not only the summary.
+func TestRetriedDeliveryIsObserved(t *testing.T) {
+	f := asfftest.Finding(t, "findings/guardduty-ssh-bruteforce.json")
+	ch := &recorder{name: "secops"}
+	ch.failures.Store(1)
+	obs := &countingObserver{decided: map[string]int{}}
+	p, _ := New(Options{Rules: []Rule{{Name: "all", Filter: &filter.Filters{}, Channels: []notify.Channel{ch}}},
+		Store: openStore(t), Observer: obs})
+	runAll(t, p, f)
+	ds, sum := runAll(t, p)
+	if got := decisions(ds); got != "notify" || sum.Notified != 1 {
+		t.Fatalf("retry run: %s %+v", got, sum)
+	}
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if obs.decided[DecisionError] != 1 || obs.decided[DecisionNotify] != 1 {
+		t.Fatalf("observer saw %v, want the first run's error and the retry's notify", obs.decided)
+	}
+}
+
 func TestPartialChannelFailureRetriesOnlyFailedChannel(t *testing.T) {
 	f := asfftest.Finding(t, "findings/guardduty-ssh-bruteforce.json")
 	good, bad := &recorder{name: "mail"}, &recorder{name: "ses"}

@@ -78,7 +78,7 @@ func (p *Pipeline) Run(ctx context.Context, src Source, emit func(Decision) erro
 	// Deliveries parked before this run are retried after the input, so a
 	// finding the input shows resolved is not alerted from a stale copy.
 	if !sum.Interrupted {
-		if err := p.retryPending(work, r, parked, func(d Decision) error { sum.count(d); return emit(d) }); err != nil {
+		if err := p.retryPending(work, r, parked, func(d Decision) error { return p.emitDecision(d, &sum, emit) }); err != nil {
 			return sum, err
 		}
 	}
@@ -191,14 +191,10 @@ func (p *Pipeline) emitResult(r result, sum *Summary, emit func(Decision) error)
 	}
 	matched := false
 	for _, d := range r.decisions {
-		sum.count(d)
 		if d.Rule != "" && d.Decision != DecisionResolved {
 			matched = true
 		}
-		if p.opt.Observer != nil {
-			p.opt.Observer.Decided(d)
-		}
-		if err := emit(d); err != nil {
+		if err := p.emitDecision(d, sum, emit); err != nil {
 			return err
 		}
 	}
@@ -206,6 +202,16 @@ func (p *Pipeline) emitResult(r result, sum *Summary, emit func(Decision) error)
 		sum.Matched++
 	}
 	return nil
+}
+
+// emitDecision counts d, tells the observer (metrics) and emits it: every
+// decision, a retried parked delivery's included, goes through here.
+func (p *Pipeline) emitDecision(d Decision, sum *Summary, emit func(Decision) error) error {
+	sum.count(d)
+	if p.opt.Observer != nil {
+		p.opt.Observer.Decided(d)
+	}
+	return emit(d)
 }
 
 func shard(f *asff.Finding, n int) int {
