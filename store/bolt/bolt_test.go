@@ -12,9 +12,9 @@ import (
 
 	bbolt "go.etcd.io/bbolt"
 
+	"hubtriage/internal/storetest"
 	"hubtriage/store"
 	"hubtriage/store/bolt"
-	"hubtriage/internal/storetest"
 )
 
 // openTemp opens a store in a fresh file; the caller closes it.

@@ -14,9 +14,9 @@ import (
 
 	"hubtriage/internal/dynamotest"
 	"hubtriage/internal/motoserver"
+	"hubtriage/internal/storetest"
 	"hubtriage/store"
 	"hubtriage/store/dynamo"
-	"hubtriage/internal/storetest"
 )
 
 func TestMain(m *testing.M) { os.Exit(motoserver.Main(m)) }

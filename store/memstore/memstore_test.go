@@ -3,9 +3,9 @@ package memstore_test
 import (
 	"testing"
 
+	"hubtriage/internal/storetest"
 	"hubtriage/store"
 	"hubtriage/store/memstore"
-	"hubtriage/internal/storetest"
 )
 
 func TestContract(t *testing.T) {

@@ -3,10 +3,10 @@ package scratch_test
 import (
 	"testing"
 
+	"hubtriage/internal/storetest"
 	"hubtriage/store"
 	"hubtriage/store/memstore"
 	"hubtriage/store/scratch"
-	"hubtriage/internal/storetest"
 )
 
 // TestContract runs the store contract suite against a scratch layer over

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"hubtriage/internal/storetest"
 	"hubtriage/store"
 	"hubtriage/store/memstore"
-	"hubtriage/internal/storetest"
 )
 
 type combo struct {
