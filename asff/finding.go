@@ -264,6 +264,33 @@ func (f *Finding) Identity() string {
 	return "finding|" + f.ProductArn + "|" + f.ID
 }
 
+// AppendIdentity appends f.Identity() to b, for callers that build keys
+// from it (or hash it) without allocating the identity on its own.
+func (f *Finding) AppendIdentity(b []byte) []byte {
+	if f.Compliance.SecurityControlID != "" && len(f.Resources) > 0 {
+		b = append(b, "control|"...)
+		b = append(b, f.AwsAccountID...)
+		b = append(b, '|')
+		b = append(b, f.Region...)
+		b = append(b, '|')
+		b = append(b, f.Compliance.SecurityControlID...)
+		b = append(b, '|')
+		return append(b, f.Resources[0].ID...)
+	}
+	b = append(b, "finding|"...)
+	b = append(b, f.ProductArn...)
+	b = append(b, '|')
+	return append(b, f.ID...)
+}
+
+// IdentityLen is len(f.Identity()).
+func (f *Finding) IdentityLen() int {
+	if f.Compliance.SecurityControlID != "" && len(f.Resources) > 0 {
+		return len("control|||") + 1 + len(f.AwsAccountID) + len(f.Region) + len(f.Compliance.SecurityControlID) + len(f.Resources[0].ID)
+	}
+	return len("finding||") + len(f.ProductArn) + len(f.ID)
+}
+
 // ConsoleURL is a link to the finding in the Security Hub console of its region.
 func (f *Finding) ConsoleURL() string {
 	region := f.Region

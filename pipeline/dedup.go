@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"hubtriage/asff"
@@ -64,7 +66,16 @@ func (s dedupStage) claim(ctx context.Context, a *Alert, ch notify.Channel, snd 
 // dedupKey is the store key of one rule's view of one finding on one
 // channel ("" for rules without channels).
 func dedupKey(rule, channel string, f *asff.Finding) string {
-	return rule + "|" + channel + "|" + f.Identity()
+	// One allocation: the key is built in place, not from Identity().
+	var sb strings.Builder
+	sb.Grow(len(rule) + len(channel) + 2 + f.IdentityLen())
+	sb.WriteString(rule)
+	sb.WriteByte('|')
+	sb.WriteString(channel)
+	sb.WriteByte('|')
+	var buf [256]byte
+	sb.Write(f.AppendIdentity(buf[:0]))
+	return sb.String()
 }
 
 func targets(r Rule) []notify.Channel {
@@ -82,19 +93,34 @@ func channelName(ch notify.Channel) string {
 }
 
 func dupReason(r Rule, last time.Time) string {
-	window := "never re-notified (no renotify_after)"
-	if r.RenotifyAfter > 0 {
-		window = "renotify_after " + formatDays(r.RenotifyAfter)
-	}
+	// Built in one buffer: one allocation for the reason.
+	var buf [128]byte
+	b := buf[:0]
 	if last.IsZero() {
-		return "already notified; " + window
+		b = append(b, "already notified; "...)
+	} else {
+		b = append(b, "notified "...)
+		b = last.UTC().AppendFormat(b, time.RFC3339)
+		b = append(b, "; "...)
 	}
-	return "notified " + last.UTC().Format(time.RFC3339) + "; " + window
+	if r.RenotifyAfter > 0 {
+		b = append(b, "renotify_after "...)
+		b = appendDays(b, r.RenotifyAfter)
+	} else {
+		b = append(b, "never re-notified (no renotify_after)"...)
+	}
+	return string(b)
 }
 
 func formatDays(d time.Duration) string {
+	var buf [32]byte
+	return string(appendDays(buf[:0], d))
+}
+
+// appendDays appends d as whole days ("30d"), else as a duration.
+func appendDays(b []byte, d time.Duration) []byte {
 	if d%(24*time.Hour) == 0 {
-		return fmt.Sprintf("%dd", d/(24*time.Hour))
+		return append(strconv.AppendInt(b, int64(d/(24*time.Hour)), 10), 'd')
 	}
-	return d.String()
+	return append(b, d.String()...)
 }

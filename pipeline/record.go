@@ -68,7 +68,9 @@ func (s recordStage) park(ctx context.Context, f *asff.Finding) bool {
 func fold(a *Alert) Decision {
 	r, f := a.Rule, a.Finding
 	d := newDecision(f, r.Name, "", "")
-	var errs, pending, dups []string
+	var errs []string
+	var pending, dup string // (only the first of each is reported)
+	havePending, haveDup := false, false
 	var sent *Send
 	for i := range a.Sends {
 		snd := &a.Sends[i]
@@ -76,7 +78,9 @@ func fold(a *Alert) Decision {
 		case snd.Err != nil:
 			errs = append(errs, snd.Err.Error()+failureOutcome(snd))
 		case snd.Pending != "":
-			pending = append(pending, snd.Pending)
+			if !havePending {
+				pending, havePending = snd.Pending, true
+			}
 		case snd.Claimed:
 			if snd.Channel != nil {
 				d.Channels = append(d.Channels, snd.Channel.Name())
@@ -85,7 +89,9 @@ func fold(a *Alert) Decision {
 				sent = snd
 			}
 		default:
-			dups = append(dups, snd.Dup)
+			if !haveDup {
+				dup, haveDup = snd.Dup, true
+			}
 		}
 	}
 	switch {
@@ -94,12 +100,12 @@ func fold(a *Alert) Decision {
 		if len(d.Channels) > 0 {
 			d.Reason += " (delivered to " + strings.Join(d.Channels, ", ") + ")"
 		}
-	case len(pending) > 0:
-		d.Decision, d.Reason = DecisionPending, pending[0]
+	case havePending:
+		d.Decision, d.Reason = DecisionPending, pending
 	case sent != nil:
 		d.Decision, d.Reason = kindDecision(*r, f, a.now, sent.Claim.Kind, sent.Claim.Prev)
 	default:
-		d.Decision, d.Reason = DecisionDuplicate, dups[0]
+		d.Decision, d.Reason = DecisionDuplicate, dup
 	}
 	return d
 }

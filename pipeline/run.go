@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"sync"
 	"time"
 
@@ -215,7 +214,13 @@ func (p *Pipeline) emitDecision(d Decision, sum *Summary, emit func(Decision) er
 }
 
 func shard(f *asff.Finding, n int) int {
-	h := fnv.New32a()
-	h.Write([]byte(f.Identity()))
-	return int(h.Sum32() % uint32(n))
+	// FNV-1a of the identity, hashed from a stack buffer: no allocation.
+	var buf [256]byte
+	const offset32, prime32 = 2166136261, 16777619
+	h := uint32(offset32)
+	for _, c := range f.AppendIdentity(buf[:0]) {
+		h ^= uint32(c)
+		h *= prime32
+	}
+	return int(h % uint32(n))
 }
