@@ -13,7 +13,11 @@ type decodeStage struct{}
 
 func (decodeStage) Exec(_ context.Context, b Batch) (Batch, error) {
 	n := len(b.Input)
-	alerts, ptrs := make([]Alert, n), make([]*Alert, 2*n) // (one allocation each for the batch)
+	alerts, ptrs := b.spare, b.sparePtrs
+	if len(alerts) < n || len(ptrs) < 2*n {
+		alerts, ptrs = make([]Alert, n), make([]*Alert, 2*n) // (one allocation each for the batch)
+	}
+	b.spare, b.sparePtrs = nil, nil
 	b.Findings, b.Alerts = ptrs[:0:n], ptrs[n:n]
 	for i, r := range b.Input {
 		if r.Err != nil {

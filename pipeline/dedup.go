@@ -19,11 +19,16 @@ import (
 type dedupStage struct{ p *Pipeline }
 
 func (s dedupStage) Exec(ctx context.Context, b Batch) (Batch, error) {
-	out := b.Alerts[:0] // (filtered in place)
+	n := 0
+	for _, a := range b.Alerts {
+		n += len(targets(a.Rule))
+	}
+	sends := make([]Send, n) // (one allocation for the batch's sends)
+	out := b.Alerts[:0]      // (filtered in place)
 	for _, a := range b.Alerts {
 		claimed := false
-		chs := targets(*a.Rule)
-		a.Sends = make([]Send, len(chs))
+		chs := targets(a.Rule)
+		a.Sends, sends = sends[:len(chs):len(chs)], sends[len(chs):]
 		for i, ch := range chs {
 			s.claim(ctx, a, ch, &a.Sends[i])
 			claimed = claimed || a.Sends[i].Dup == ""
@@ -78,12 +83,16 @@ func dedupKey(rule, channel string, f *asff.Finding) string {
 	return sb.String()
 }
 
-func targets(r Rule) []notify.Channel {
+// targets are r's channels, or the one nil channel of a rule without
+// channels. The result is shared: callers must not modify it.
+func targets(r *Rule) []notify.Channel {
 	if len(r.Channels) == 0 {
-		return []notify.Channel{nil}
+		return noChannels
 	}
 	return r.Channels
 }
+
+var noChannels = []notify.Channel{nil}
 
 func channelName(ch notify.Channel) string {
 	if ch == nil {

@@ -31,7 +31,8 @@ func (s resolveStage) resolve(ctx context.Context, b *Batch, a *Alert) {
 	f, now, p := a.Finding, s.p.now(), s.p
 	var failed []string
 	any := false
-	for i, r := range p.opt.Rules {
+	for i := range p.opt.Rules {
+		r := &p.opt.Rules[i]
 		cleared := false
 		for _, ch := range targets(r) {
 			ok, err := s.resolveKey(ctx, dedupKey(r.Name, channelName(ch), f), now)

@@ -149,12 +149,23 @@ func (p *Pipeline) feed(ctx, work context.Context, r *runState, src Source, resu
 
 // one runs one input result through every stage.
 func (p *Pipeline) one(ctx context.Context, r *runState, j job) result {
-	b, err := exec(ctx, r.stages, Batch{Input: []asff.Result{j.in}})
+	// The batch of one finding gets its input, its finding's alert and the
+	// room for its first decisions in one allocation.
+	m := &single{in: [1]asff.Result{j.in}}
+	b, err := exec(ctx, r.stages, Batch{Input: m.in[:], decided: m.decided[:0], spare: m.alert[:], sparePtrs: m.ptrs[:]})
 	ds := b.decisions()
 	if err != nil {
 		ds = append(ds, decodeError(err))
 	}
 	return result{seq: j.seq, decisions: ds, read: j.in.Err == nil}
+}
+
+// single is the memory of a batch of one input result (see one).
+type single struct {
+	in      [1]asff.Result
+	alert   [1]Alert
+	ptrs    [2]*Alert
+	decided [2]placed
 }
 
 // collect re-orders results by sequence number and emits them.

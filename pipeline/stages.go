@@ -63,6 +63,10 @@ type Batch struct {
 	decided []placed
 	// parked is set when record parked a finding of the batch.
 	parked bool
+	// spare and sparePtrs, when long enough, are the memory decode puts
+	// the batch's findings in (one input: see Pipeline.one).
+	spare     []Alert
+	sparePtrs []*Alert
 }
 
 // Alert is one finding under one rule (Rule nil: the finding as a whole,
