@@ -173,7 +173,7 @@ func (w *wireFinding) convert() (*Finding, error) {
 		ProductArn:        w.ProductArn,
 		ProductName:       firstNonEmpty(w.ProductName, pf[pfProductName]),
 		CompanyName:       firstNonEmpty(w.CompanyName, pf[pfCompanyName]),
-		Region:            firstNonEmpty(w.Region, arnRegion(w.ProductArn), resourceRegion(w.Resources)),
+		Region:            findingRegion(w),
 		GeneratorID:       w.GeneratorId,
 		AwsAccountID:      w.AwsAccountId,
 		Types:             w.Types,
@@ -324,17 +324,23 @@ func arnRegion(s string) string {
 	if !strings.HasPrefix(s, "arn:") {
 		return ""
 	}
-	parts := strings.SplitN(s, ":", 5)
-	if len(parts) < 5 {
+	if strings.Count(s, ":") < 4 {
 		return ""
 	}
 	// Some published findings carry an extra colon
 	// (arn:aws::securityhub:us-east-1::product/...): take the first field
-	// after the partition that looks like a region.
-	for _, p := range strings.Split(s, ":")[2:min(6, strings.Count(s, ":")+1)] {
-		if isRegion(p) {
-			return p
+	// after the partition (fields 2 to 5) that looks like a region. The
+	// fields are cut in place: decoding calls this for every finding.
+	rest := s
+	for i := range 6 {
+		field, after, found := strings.Cut(rest, ":")
+		if i >= 2 && isRegion(field) {
+			return field
 		}
+		if !found {
+			break
+		}
+		rest = after
 	}
 	return ""
 }
@@ -437,6 +443,18 @@ func firstNonEmpty(vals ...string) string {
 		}
 	}
 	return ""
+}
+
+// findingRegion is the finding's Region, else its ProductArn's, else its first
+// resource's (the fallbacks worked out only when needed).
+func findingRegion(w *wireFinding) string {
+	if w.Region != "" {
+		return w.Region
+	}
+	if r := arnRegion(w.ProductArn); r != "" {
+		return r
+	}
+	return resourceRegion(w.Resources)
 }
 
 // resourceRegion is the first resource's region, the last fallback for a

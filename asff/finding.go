@@ -232,8 +232,8 @@ func (f *Finding) Active() bool {
 	if f.RecordState != "" && !strings.EqualFold(f.RecordState, "ACTIVE") {
 		return false
 	}
-	switch strings.ToUpper(f.WorkflowStatus) {
-	case "RESOLVED", "SUPPRESSED":
+	// (EqualFold: what ToUpper compared did, without the copy)
+	if strings.EqualFold(f.WorkflowStatus, "RESOLVED") || strings.EqualFold(f.WorkflowStatus, "SUPPRESSED") {
 		return false
 	}
 	return !strings.EqualFold(f.Compliance.Status, "PASSED")
